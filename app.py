@@ -1,0 +1,264 @@
+"""Movie discovery demo: the original project's queries and recommenders as a Gradio Blocks app.
+
+Wiring only: every answer comes from ``queries/`` or ``recommender/``; this file turns their
+dataclasses into JSON for API clients and into a sentence + table for people.
+
+    python app.py            # http://127.0.0.1:7860 (0.0.0.0 on Hugging Face Spaces)
+"""
+from __future__ import annotations
+
+import os
+
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}.items():
+    os.environ.setdefault(_name, _value)
+
+import html
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+import queries
+from queries.errors import QueryError
+from queries.text import MONTHS_ES, WEEKDAYS_ES
+
+TITLE = "Películas: consultas y recomendaciones / Movie discovery"
+MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
+
+
+def escape_markdown(text: str) -> str:
+    """Show any text literally in gr.Markdown: no HTML, no markdown formatting."""
+    return html.escape(text, quote=False).translate(MARKDOWN_SPECIALS)
+
+
+def answer(query: Callable[..., Any], *args: object) -> dict:
+    """Run a query for the API: a JSON-able dict, or a gr.Error whose text is the query's own message."""
+    try:
+        return asdict(query(*args))
+    except QueryError as exc:
+        raise gr.Error(html.escape(exc.message), title="Consulta no válida", print_exception=False) from None
+
+
+# ------------------------------------------------------------------ API endpoints (named like the original)
+
+
+def cantidad_filmaciones_mes(mes: str) -> dict:
+    """Cantidad de películas estrenadas en un mes (de cualquier año). / Films released in a month.
+
+    Args:
+        mes: nombre del mes en español (enero … diciembre); también en inglés. Sin distinguir mayúsculas ni tildes.
+    """
+    return answer(queries.cantidad_filmaciones_mes, mes)
+
+
+def cantidad_filmaciones_dia(dia: str) -> dict:
+    """Cantidad de películas estrenadas en un día de la semana. / Films released on a weekday.
+
+    Args:
+        dia: día en español (lunes … domingo, con o sin tilde); también en inglés.
+    """
+    return answer(queries.cantidad_filmaciones_dia, dia)
+
+
+def score_titulo(titulo: str) -> dict:
+    """Título, año de estreno y score (popularidad TMDB) de una película. / Title, year and popularity score.
+
+    Args:
+        titulo: título de la película; un año entre paréntesis elige entre homónimas, p. ej. "Batman (1989)".
+    """
+    return answer(queries.score_titulo, titulo)
+
+
+def votos_titulo(titulo: str) -> dict:
+    """Votos y promedio de votos de una película (condición: al menos 2000 votos). / Vote count and average.
+
+    Args:
+        titulo: título de la película; un año entre paréntesis elige entre homónimas.
+    """
+    return answer(queries.votos_titulo, titulo)
+
+
+def get_actor(nombre_actor: str) -> dict:
+    """Películas de un actor o actriz y su retorno total y promedio. / An actor's films and their return.
+
+    Args:
+        nombre_actor: nombre como figura en el reparto, p. ej. "Tom Hanks".
+    """
+    return answer(queries.get_actor, nombre_actor)
+
+
+def get_director(nombre_director: str) -> dict:
+    """Películas de un director con fecha, presupuesto, ingresos, ganancia y retorno. / A director's films.
+
+    Args:
+        nombre_director: nombre del director, p. ej. "Christopher Nolan".
+    """
+    return answer(queries.get_director, nombre_director)
+
+
+# ------------------------------------------------------------------ rendering for people
+
+
+def versions_note(result: dict) -> str:
+    others = result.get("otras_versiones") or []
+    if not others:
+        return ""
+    listed = ", ".join(f"«{escape_markdown(label)}»" for label in others)
+    return f"\n\nOtras películas con este título: {listed}. Escribe el título con el año para elegir una."
+
+
+def count_table(names: list[str], counts: tuple[int, ...], chosen: str, header: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {header: names, "Películas": list(counts), "": ["◀" if name == chosen else "" for name in names]}
+    )
+
+
+def render_month(result: dict) -> tuple[str, pd.DataFrame]:
+    counts = queries.load_catalog().month_counts
+    return f"### {escape_markdown(result['mensaje'])}", count_table(MONTHS_ES, counts, result["mes"], "Mes")
+
+
+def render_weekday(result: dict) -> tuple[str, pd.DataFrame]:
+    counts = queries.load_catalog().weekday_counts
+    return f"### {escape_markdown(result['mensaje'])}", count_table(WEEKDAYS_ES, counts, result["dia"], "Día")
+
+
+def render_score(result: dict) -> tuple[str, pd.DataFrame]:
+    table = pd.DataFrame(
+        [[result["titulo"], result["anio"], result["popularidad"], result["promedio_votos"]]],
+        columns=["Título", "Año", "Popularidad (score TMDB)", "Promedio de votos (0–10)"],
+    )
+    return f"### {escape_markdown(result['mensaje'])}{versions_note(result)}", table
+
+
+def render_votes(result: dict) -> tuple[str, pd.DataFrame]:
+    table = pd.DataFrame(
+        [[result["titulo"], result["anio"], result["votos"], result["promedio_votos"],
+          "sí" if result["cumple_condicion"] else "no"]],
+        columns=["Título", "Año", "Votos", "Promedio de votos (0–10)", "≥ 2000 votos"],
+    )
+    return f"### {escape_markdown(result['mensaje'])}{versions_note(result)}", table
+
+
+def render_person(result: dict) -> tuple[str, pd.DataFrame]:
+    table = pd.DataFrame(
+        [
+            [film["titulo"], film["fecha_estreno"], film["presupuesto"], film["ingresos"], film["ganancia"],
+             film["retorno"], film["nota"]]
+            for film in result["peliculas"]
+        ],
+        columns=["Título", "Estreno", "Presupuesto (USD)", "Ingresos (USD)", "Ganancia (USD)", "Retorno (x)", "Nota"],
+    )
+    return f"### {escape_markdown(result['mensaje'])}", table
+
+
+def error_message(query: Callable[..., Any]) -> Callable[[str], tuple[str, pd.DataFrame]]:
+    """After a failed call, show the same message inline (the toast disappears)."""
+
+    def show(text: str) -> tuple[str, pd.DataFrame]:
+        try:
+            query(text)
+            message = "No se pudo responder. / Something went wrong."
+        except QueryError as exc:
+            message = exc.message
+        return f"**⚠️ {escape_markdown(message)}**", pd.DataFrame()
+
+    return show
+
+
+# ------------------------------------------------------------------ tabs
+
+
+def query_tab(
+    label: str,
+    intro: str,
+    endpoint: Callable[[str], dict],
+    query: Callable[..., Any],
+    render: Callable[[dict], tuple[str, pd.DataFrame]],
+    input_label: str,
+    examples: list[str],
+) -> None:
+    """One tab = one named API endpoint: textbox -> endpoint (JSON) -> sentence + table."""
+    with gr.Tab(label):
+        gr.Markdown(intro)
+        with gr.Row(equal_height=True):
+            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=1)
+            button = gr.Button("Consultar / Ask", variant="primary", scale=1)
+        gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
+        message = gr.Markdown()
+        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False)
+        with gr.Accordion("Respuesta JSON de la API / API response", open=False):
+            raw = gr.JSON(label="respuesta", show_label=False)
+        call = gr.on([button.click, text.submit], endpoint, inputs=text, outputs=raw, api_name=endpoint.__name__)
+        call.success(render, inputs=raw, outputs=[message, table], api_visibility="private", queue=False)
+        call.failure(error_message(query), inputs=text, outputs=[message, table], api_visibility="private", queue=False)
+
+
+def query_tabs() -> None:
+    query_tab(
+        "Estrenos por mes", "Cuántas películas del catálogo se estrenaron en un mes, sumando todos los años.",
+        cantidad_filmaciones_mes, queries.cantidad_filmaciones_mes, render_month, "Mes / Month",
+        ["marzo", "Diciembre", "septiembre", "May"],
+    )
+    query_tab(
+        "Estrenos por día", "Cuántas películas se estrenaron en cada día de la semana.",
+        cantidad_filmaciones_dia, queries.cantidad_filmaciones_dia, render_weekday, "Día / Weekday",
+        ["viernes", "miércoles", "Sabado", "sunday"],
+    )
+    query_tab(
+        "Score por título", "Año de estreno y score (popularidad TMDB) de una película. Títulos aproximados sugieren candidatos.",
+        score_titulo, queries.score_titulo, render_score, "Título / Title",
+        ["Titanic", "toy story", "Batman (1966)", "Amelie"],
+    )
+    query_tab(
+        "Votos por título", "Votos y promedio: solo se informan películas con al menos 2000 votos.",
+        votos_titulo, queries.votos_titulo, render_votes, "Título / Title",
+        ["The Dark Knight", "Inception", "Batman (1966)", "Up"],
+    )
+    query_tab(
+        "Actor", "Películas en las que actúa una persona (dirigir no cuenta) y su retorno (ingresos / presupuesto).",
+        get_actor, queries.get_actor, render_person, "Actor / actriz",
+        ["Tom Hanks", "Scarlett Johansson", "penelope cruz", "Samuel L. Jackson"],
+    )
+    query_tab(
+        "Director", "Películas dirigidas por una persona: fecha, presupuesto, ingresos, ganancia y retorno.",
+        get_director, queries.get_director, render_person, "Director / directora",
+        ["Christopher Nolan", "Kathryn Bigelow", "pedro almodovar", "Steven Spielberg"],
+    )
+
+
+def build_demo() -> gr.Blocks:
+    catalog = queries.load_catalog()  # fail fast, and make the first request as quick as the rest
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(
+            f"# 🎬 {TITLE}\n"
+            f"{len(catalog):,} películas de TMDB 5000 · consultas del proyecto original · "
+            "cada pestaña es también un endpoint de la API (ver «Usar vía API» al pie)."
+        )
+        with gr.Tabs():
+            query_tabs()
+    demo.queue(default_concurrency_limit=4)
+    return demo
+
+
+demo = build_demo()
+
+
+def launch_options() -> dict:
+    """Spaces sets SPACE_ID and expects 0.0.0.0:7860; anywhere else the app stays on localhost."""
+    on_spaces = bool(os.environ.get("SPACE_ID"))
+    return {
+        "server_name": os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces else "127.0.0.1"),
+        "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        "theme": gr.themes.Soft(),
+        "footer_links": ["api", "settings"],
+    }
+
+
+if __name__ == "__main__":
+    demo.launch(**launch_options())

@@ -1,0 +1,124 @@
+"""Actors and directors: their films and the financial return of those films.
+
+``return = revenue / budget`` is only meaningful when both are real dollar figures. The catalog has
+budgets of $1–$999 (amounts entered in millions, see data/eda/REPORT.md), which make ratios like
+10,000,000x; those films are listed but kept out of totals and averages, and the answer says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from queries.catalog import Catalog, load_catalog
+from queries.errors import QueryError
+from queries.text import clean_input, close_matches, normalize, shorten
+
+MIN_PLAUSIBLE_USD = 1_000  # budgets or revenues below this are data-entry errors, not dollars
+
+
+@dataclass(frozen=True)
+class FilmReturn:
+    titulo: str
+    anio: int
+    fecha_estreno: str  # YYYY-MM-DD
+    presupuesto: int
+    ingresos: int
+    ganancia: int | None  # revenue - budget, when both are known
+    retorno: float | None  # revenue / budget, when computable and plausible
+    nota: str  # why retorno is None, if it is
+
+
+@dataclass(frozen=True)
+class PersonReturn:
+    nombre: str  # as credited
+    rol: str  # "actor" or "director"
+    cantidad_peliculas: int
+    peliculas_con_retorno: int  # films whose return is computable and plausible
+    excluidas_por_datos_implausibles: int
+    retorno_total: float
+    retorno_promedio: float | None  # over peliculas_con_retorno
+    peliculas: list[FilmReturn]
+    mensaje: str
+
+
+def film_return(catalog: Catalog, row: int) -> FilmReturn:
+    budget, revenue = catalog.column("budget")[row], catalog.column("revenue")[row]
+    known = budget > 0 and revenue > 0
+    plausible = budget >= MIN_PLAUSIBLE_USD and revenue >= MIN_PLAUSIBLE_USD
+    if not known:
+        note = "sin presupuesto o ingresos informados"
+    elif not plausible:
+        note = f"presupuesto o ingresos implausibles (< {MIN_PLAUSIBLE_USD:,} USD): excluida"
+    else:
+        note = ""
+    return FilmReturn(
+        titulo=catalog.column("title")[row],
+        anio=catalog.column("release_year")[row],
+        fecha_estreno=catalog.column("release_date")[row],
+        presupuesto=budget,
+        ingresos=revenue,
+        ganancia=revenue - budget if known else None,
+        retorno=round(catalog.column("return")[row], 4) if known and plausible else None,
+        nota=note,
+    )
+
+
+def resolve_person(text: object, catalog: Catalog, role: str) -> tuple[str, tuple[int, ...]]:
+    """Normalised exact name -> (credited name, rows); otherwise a QueryError with ranked suggestions."""
+    typed = clean_input(text, "el nombre")
+    key = normalize(typed)
+    index, other_index, other_role = (
+        (catalog.cast_rows, catalog.director_rows, "director")
+        if role == "actor"
+        else (catalog.director_rows, catalog.cast_rows, "actor")
+    )
+    if key in index:
+        return catalog.person_names[key], index[key]
+    if key in other_index:
+        name = catalog.person_names[key]
+        tool = "get_director" if other_role == "director" else "get_actor"
+        raise QueryError(
+            f"{name} no figura como {role} en el catálogo, pero sí como {other_role} en "
+            f"{len(other_index[key])} película(s): prueba {tool}.",
+            suggestions=[name],
+            not_found=True,
+        )
+    suggestions = [catalog.person_names[k] for k in close_matches(key, list(index), limit=5, cutoff=80)]
+    hint = f" ¿Quisiste decir: {'; '.join(suggestions)}?" if suggestions else ""
+    raise QueryError(
+        f"No encontré a «{shorten(typed)}» como {role}.{hint}", suggestions=suggestions, not_found=True
+    )
+
+
+def _person_return(text: object, catalog: Catalog, role: str) -> PersonReturn:
+    name, rows = resolve_person(text, catalog, role)
+    films = [film_return(catalog, row) for row in rows]
+    returns = [film.retorno for film in films if film.retorno is not None]
+    implausible = sum(1 for film in films if film.nota.startswith("presupuesto o ingresos implausibles"))
+    total = round(sum(returns), 4)
+    average = round(total / len(returns), 4) if returns else None
+    if role == "actor":
+        message = (
+            f"{name} ha participado de {len(films)} filmaciones; {len(returns)} tienen un retorno calculable, "
+            f"con un retorno total de {total:.2f} y un promedio de "
+            f"{average:.2f} por filmación." if returns else
+            f"{name} ha participado de {len(films)} filmaciones, ninguna con un retorno calculable."
+        )
+    else:
+        message = (
+            f"{name} dirigió {len(films)} películas; {len(returns)} tienen un retorno calculable, con un retorno "
+            f"total de {total:.2f} (promedio {average:.2f})." if returns else
+            f"{name} dirigió {len(films)} películas, ninguna con un retorno calculable."
+        )
+    if implausible:
+        message += f" Se excluyeron {implausible} con presupuesto o ingresos implausibles (< {MIN_PLAUSIBLE_USD:,} USD)."
+    return PersonReturn(name, role, len(films), len(returns), implausible, total, average, films, message)
+
+
+def get_actor(nombre_actor: object, catalog: Catalog | None = None) -> PersonReturn:
+    """Films with the person in the cast (directing alone does not count) and their return."""
+    return _person_return(nombre_actor, catalog or load_catalog(), "actor")
+
+
+def get_director(nombre_director: object, catalog: Catalog | None = None) -> PersonReturn:
+    """Films the person directed: per film date, budget, revenue, profit and return; and the total."""
+    return _person_return(nombre_director, catalog or load_catalog(), "director")
