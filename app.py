@@ -238,7 +238,7 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(
             f"# 🎬 {TITLE}\n"
             f"{len(catalog):,} películas de TMDB 5000 · consultas del proyecto original · "
-            "cada pestaña es también un endpoint de la API (ver «Usar vía API» al pie)."
+            "cada pestaña es también un endpoint de la API (ver «Use via API» al pie)."
         )
         with gr.Tabs():
             query_tabs()

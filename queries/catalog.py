@@ -93,7 +93,7 @@ def build_catalog_index(movies: pd.DataFrame, path: Path, checksum: str) -> Cata
 
     dates = pd.to_datetime(movies["release_date"])
     months = np.bincount(dates.dt.month.to_numpy() - 1, minlength=12)
-    weekdays = np.bincount(dates.dt.weekday.to_numpy(), minlength=7)
+    weekdays = np.bincount(dates.dt.day_of_week.to_numpy(), minlength=7)
     return Catalog(
         movies=movies,
         path=path,

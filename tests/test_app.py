@@ -1,0 +1,71 @@
+"""app.py in process: endpoints return JSON-able dicts, errors become clean gr.Error, nothing renders user HTML."""
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+import pytest
+
+import app
+from tests.conftest import BAD_TEXT
+
+ENDPOINTS = [
+    app.cantidad_filmaciones_mes, app.cantidad_filmaciones_dia, app.score_titulo, app.votos_titulo, app.get_actor,
+    app.get_director,
+]
+
+
+def test_every_query_is_a_named_api_endpoint():
+    config = app.demo.get_config_file()
+    named = {dep["api_name"] for dep in config["dependencies"] if dep.get("api_visibility", "public") == "public"}
+    assert {endpoint.__name__ for endpoint in ENDPOINTS} <= named
+
+
+def test_endpoints_return_plain_json():
+    result = app.get_director("Christopher Nolan")
+    assert json.loads(json.dumps(result)) == result
+    assert result["cantidad_peliculas"] == 8
+    assert app.cantidad_filmaciones_mes("marzo") == {
+        "mes": "marzo", "cantidad": 372, "mensaje": "En el mes de marzo se estrenaron 372 películas.",
+    }
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("bad", BAD_TEXT, ids=repr)
+def test_bad_input_is_a_gradio_error_without_markup(endpoint, bad):
+    with pytest.raises(gr.Error) as error:
+        endpoint(bad)
+    assert "<" not in str(error.value.message)
+
+
+def test_renderers_show_the_sentence_and_a_table():
+    message, table = app.render_month(app.cantidad_filmaciones_mes("March"))
+    assert "En el mes de marzo se estrenaron 372 películas" in message
+    assert list(table["Mes"])[:3] == ["enero", "febrero", "marzo"]
+    assert table["Películas"].sum() == 4802
+    assert list(table[""]).index("◀") == 2
+
+    message, table = app.render_person(app.get_actor("Tom Hanks"))
+    assert len(table) == 32 and "Retorno (x)" in table.columns
+
+    message, _ = app.render_score(app.score_titulo("Batman"))
+    assert "Batman \\(1966\\)" in message  # the other film of the same title is offered, escaped for markdown
+
+
+def test_error_message_is_shown_inline_and_escaped():
+    show = app.error_message(app.queries.score_titulo)
+    message, table = show("<img src=x onerror=alert(1)>")
+    assert "<img" not in message and "&lt;img" in message
+    assert table.empty
+
+
+def test_escape_markdown_neutralises_html_and_markup():
+    assert app.escape_markdown("<b>*x*</b> [a](b)") == "&lt;b&gt;\\*x\\*&lt;/b&gt; \\[a\\]\\(b\\)"
+
+
+def test_launch_binds_locally_unless_on_spaces(monkeypatch):
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    assert app.launch_options()["server_name"] == "127.0.0.1"
+    monkeypatch.setenv("SPACE_ID", "user/movies")
+    assert (app.launch_options()["server_name"], app.launch_options()["server_port"]) == ("0.0.0.0", 7860)

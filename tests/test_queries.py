@@ -1,0 +1,234 @@
+"""The six queries on the real catalog, checked against counts made independently from the raw CSVs."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from queries import (
+    QueryError, cantidad_filmaciones_dia, cantidad_filmaciones_mes, get_actor, get_director, score_titulo,
+    votos_titulo,
+)
+from queries.people import MIN_PLAUSIBLE_USD
+from queries.text import MAX_INPUT_CHARS, normalize, split_year
+from tests.conftest import BAD_TEXT, NOT_TEXT
+
+ALL_QUERIES = [cantidad_filmaciones_mes, cantidad_filmaciones_dia, score_titulo, votos_titulo, get_actor, get_director]
+
+
+# ------------------------------------------------------------------ months and weekdays
+
+
+@pytest.mark.parametrize(
+    ("typed", "month", "canonical"),
+    [("marzo", 3, "marzo"), ("MARZO", 3, "marzo"), (" Enero ", 1, "enero"), ("September", 9, "septiembre"),
+     ("setiembre", 9, "septiembre"), ("diciembre", 12, "diciembre"), ("Agósto", 8, "agosto")],
+)
+def test_month_counts_match_the_raw_dates(typed, month, canonical, raw_release_dates):
+    expected = sum(1 for day in raw_release_dates if day.month == month)
+    result = cantidad_filmaciones_mes(typed)
+    assert (result.mes, result.cantidad) == (canonical, expected)
+    assert result.mensaje == f"En el mes de {canonical} se estrenaron {expected} películas."
+
+
+def test_months_add_up_to_the_catalog(raw_release_dates):
+    names = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+             "noviembre", "diciembre"]
+    assert sum(cantidad_filmaciones_mes(name).cantidad for name in names) == len(raw_release_dates) == 4802
+    assert cantidad_filmaciones_mes("septiembre").cantidad == 588  # the busiest month, by hand from the CSV
+
+
+@pytest.mark.parametrize(
+    ("typed", "weekday", "canonical"),
+    [("lunes", 0, "lunes"), ("miércoles", 2, "miércoles"), ("miercoles", 2, "miércoles"), ("VIERNES", 4, "viernes"),
+     ("sabado", 5, "sábado"), ("Sábado", 5, "sábado"), ("sunday", 6, "domingo")],
+)
+def test_weekday_counts_match_the_raw_dates(typed, weekday, canonical, raw_release_dates):
+    expected = Counter(day.weekday() for day in raw_release_dates)[weekday]
+    result = cantidad_filmaciones_dia(typed)
+    assert (result.dia, result.cantidad) == (canonical, expected)
+    assert str(expected) in result.mensaje
+
+
+def test_friday_is_the_most_common_release_day():
+    assert cantidad_filmaciones_dia("viernes").cantidad == 2053
+
+
+def test_unknown_month_suggests_close_names():
+    with pytest.raises(QueryError, match="No reconozco el mes") as error:
+        cantidad_filmaciones_mes("marso")
+    assert "marzo" in error.value.suggestions
+    with pytest.raises(QueryError, match="No reconozco el día"):
+        cantidad_filmaciones_dia("domingo y lunes")
+
+
+# ------------------------------------------------------------------ titles
+
+
+def raw_row(raw_movies, title: str, year: str | None = None) -> dict:
+    rows = [r for r in raw_movies if r["title"] == title and (year is None or r["release_date"].startswith(year))]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_score_titulo_matches_the_csv(raw_movies):
+    row = raw_row(raw_movies, "Titanic")
+    result = score_titulo("titanic")
+    assert (result.titulo, result.anio) == ("Titanic", 1997)
+    assert result.popularidad == round(float(row["popularity"]), 2)
+    assert result.promedio_votos == float(row["vote_average"])
+    assert "fue estrenada en el año 1997" in result.mensaje
+
+
+@pytest.mark.parametrize("typed", ["Toy Story", "toy story", "TOY STORY!", "  Toy   Story  ", "Toy Story (1995)"])
+def test_votos_titulo_normalises_the_title(typed, raw_movies):
+    row = raw_row(raw_movies, "Toy Story")
+    result = votos_titulo(typed)
+    assert (result.titulo, result.votos, result.cumple_condicion) == ("Toy Story", int(row["vote_count"]), True)
+    assert result.votos == 5269
+    assert "cuenta con un total de 5269 valoraciones, con un promedio de 7.7" in result.mensaje
+
+
+def test_accents_and_punctuation_do_not_matter():
+    assert score_titulo("Amelie").titulo == "Amélie"
+    assert score_titulo("spider man 3").titulo == "Spider-Man 3"
+
+
+def test_films_under_2000_votes_do_not_meet_the_condition(raw_movies):
+    row = raw_row(raw_movies, "Batman", "1966")
+    result = votos_titulo("Batman (1966)")
+    assert (result.anio, result.votos, result.cumple_condicion) == (1966, int(row["vote_count"]), False)
+    assert "no cumple la condición" in result.mensaje
+
+
+def test_duplicate_titles_are_told_apart_by_year():
+    default = score_titulo("Batman")
+    assert (default.anio, default.otras_versiones) == (1989, ["Batman (1966)"])  # most-voted first
+    assert score_titulo("batman (1966)").anio == 1966
+    assert votos_titulo("The Host (2006)").anio == 2006
+    with pytest.raises(QueryError, match=r"No hay «Batman» de 2005") as error:
+        score_titulo("Batman (2005)")
+    assert error.value.suggestions == ["Batman (1989)", "Batman (1966)"]
+
+
+def test_unknown_title_suggests_candidates():
+    with pytest.raises(QueryError, match="No encontré la película") as error:
+        score_titulo("Avatr")
+    assert error.value.suggestions[0] == "Avatar (2009)"
+    assert error.value.not_found
+    with pytest.raises(QueryError) as error:
+        score_titulo("lord of the rings")
+    assert {"The Lord of the Rings: The Two Towers (2002)", "The Lord of the Rings: The Return of the King (2003)"} <= set(
+        error.value.suggestions
+    )
+
+
+# ------------------------------------------------------------------ people
+
+
+def films_of(raw_movies, raw_credits, name: str, role: str) -> list[dict]:
+    return [row for row in raw_movies if name in raw_credits[int(row["id"])][role]]
+
+
+def expected_returns(rows: list[dict]) -> list[float]:
+    return [
+        int(r["revenue"]) / int(r["budget"])
+        for r in rows
+        if int(r["budget"]) >= MIN_PLAUSIBLE_USD and int(r["revenue"]) >= MIN_PLAUSIBLE_USD
+    ]
+
+
+def test_get_actor_matches_the_raw_credits(raw_movies, raw_credits):
+    films = films_of(raw_movies, raw_credits, "Tom Hanks", "cast")
+    returns = expected_returns(films)
+    result = get_actor("tom hanks")
+    assert result.nombre == "Tom Hanks"
+    assert result.cantidad_peliculas == len(films) == 32
+    assert result.peliculas_con_retorno == len(returns) == 30
+    assert result.retorno_total == pytest.approx(sum(returns), abs=1e-3)
+    assert result.retorno_promedio == pytest.approx(sum(returns) / len(returns), abs=1e-3)
+    assert "Tom Hanks ha participado de 32 filmaciones; 30 tienen un retorno calculable" in result.mensaje
+
+
+def test_directing_alone_does_not_count_as_acting():
+    with pytest.raises(QueryError, match="no figura como actor.*sí como director en 8") as error:
+        get_actor("Christopher Nolan")
+    assert error.value.suggestions == ["Christopher Nolan"]
+
+
+def test_get_director_lists_each_film(raw_movies, raw_credits):
+    films = films_of(raw_movies, raw_credits, "Christopher Nolan", "directors")
+    result = get_director("christopher nolan")
+    assert result.cantidad_peliculas == len(films) == 8
+    assert result.retorno_total == pytest.approx(sum(expected_returns(films)), abs=1e-3)
+    by_title = {film.titulo: film for film in result.peliculas}
+    inception = by_title["Inception"]
+    raw = raw_row(raw_movies, "Inception")
+    assert inception.fecha_estreno == raw["release_date"] == "2010-07-14"
+    assert (inception.presupuesto, inception.ingresos) == (int(raw["budget"]), int(raw["revenue"]))
+    assert inception.ganancia == int(raw["revenue"]) - int(raw["budget"])
+    assert inception.retorno == pytest.approx(int(raw["revenue"]) / int(raw["budget"]), abs=1e-4)
+    assert [f.fecha_estreno for f in result.peliculas] == sorted(f.fecha_estreno for f in result.peliculas)
+
+
+def test_implausible_budgets_are_listed_but_excluded():
+    result = get_actor("Charlie Chaplin")  # Modern Times: budget $1, revenue $8.5M
+    modern_times = next(film for film in result.peliculas if film.titulo == "Modern Times")
+    assert modern_times.presupuesto == 1 and modern_times.retorno is None
+    assert "implausibles" in modern_times.nota
+    assert result.excluidas_por_datos_implausibles >= 1
+    assert "Se excluyeron" in result.mensaje
+
+
+def test_unknown_person_suggests_candidates():
+    with pytest.raises(QueryError) as error:
+        get_actor("Tom Hank")
+    assert error.value.suggestions[0] == "Tom Hanks"
+    with pytest.raises(QueryError) as error:
+        get_director("nolan")
+    assert error.value.suggestions[0] == "Christopher Nolan"
+    with pytest.raises(QueryError, match="No encontré a «Nadie Conocido Jamás»"):
+        get_director("Nadie Conocido Jamás")
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: q.__name__)
+@pytest.mark.parametrize("bad", BAD_TEXT + NOT_TEXT, ids=repr)
+def test_bad_input_gives_a_clear_message(query, bad):
+    with pytest.raises(QueryError) as error:
+        query(bad)
+    message = error.value.message
+    assert message and "Traceback" not in message
+    assert len(message) < 600  # a 10,000-character input is not echoed back
+    if isinstance(bad, str) and bad.strip() and len(bad) > MAX_INPUT_CHARS:
+        assert "demasiado largo" in message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_is_answered_or_refused_cleanly(text):
+    for query in (score_titulo, get_actor, cantidad_filmaciones_mes):
+        try:
+            query(text)
+        except QueryError as error:
+            assert error.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=100))
+def test_normalize_is_idempotent_and_plain(text):
+    key = normalize(text)
+    assert normalize(key) == key
+    assert key == key.strip() and "  " not in key
+    assert all(ch.isalnum() or ch == " " for ch in key)
+
+
+@given(st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and not t.rstrip().endswith(")")),
+       st.integers(1000, 9999))
+def test_split_year_round_trips(title, year):
+    assert split_year(f"{title} ({year})") == (title.rstrip(), year)
+    assert split_year(title) == (title, None)
