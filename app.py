@@ -16,16 +16,23 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)
 
 import html
+import inspect
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 import gradio as gr
 import pandas as pd
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 import queries
 from queries.errors import QueryError
+from queries.people import PersonReturn
+from queries.releases import MonthCount, WeekdayCount
 from queries.text import MONTHS_ES, WEEKDAYS_ES
+from queries.titles import TitleScore, TitleVotes
 
 TITLE = "Películas: consultas y recomendaciones / Movie discovery"
 MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
@@ -249,16 +256,71 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 
-def launch_options() -> dict:
+# ------------------------------------------------------------------ the original REST routes
+
+REST_ROUTES: list[tuple[str, str, Callable[..., Any], type]] = [
+    ("cantidad_filmaciones_mes", "mes", queries.cantidad_filmaciones_mes, MonthCount),
+    ("cantidad_filmaciones_dia", "dia", queries.cantidad_filmaciones_dia, WeekdayCount),
+    ("score_titulo", "titulo", queries.score_titulo, TitleScore),
+    ("votos_titulo", "titulo", queries.votos_titulo, TitleVotes),
+    ("get_actor", "nombre_actor", queries.get_actor, PersonReturn),
+    ("get_director", "nombre_director", queries.get_director, PersonReturn),
+]
+
+
+def rest_route(query: Callable[..., Any], parameter: str) -> Callable[..., Any]:
+    """GET /<name>/{parameter}: the query's dataclass as JSON (FastAPI serialises it)."""
+
+    def route(**path: str) -> Any:
+        return query(path[parameter])
+
+    route.__signature__ = inspect.Signature(  # FastAPI reads the path parameter's name from the signature
+        [inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, annotation=str)]
+    )
+    return route
+
+
+async def query_error_response(_request: Request, error: QueryError) -> JSONResponse:
+    """Unknown title/name -> 404; invalid input (empty, too long, not a month...) -> 422."""
+    return JSONResponse(
+        {"detail": error.message, "suggestions": error.suggestions}, status_code=404 if error.not_found else 422
+    )
+
+
+def create_app() -> FastAPI:
+    """FastAPI with the original project's GET routes (OpenAPI docs at /docs) and the Gradio app at /."""
+    api = FastAPI(
+        title="Películas API",
+        description="The original project's REST routes. The Gradio app, its API and MCP server live at /.",
+        version="1.0",
+    )
+    api.add_exception_handler(QueryError, query_error_response)
+    for name, parameter, query, model in REST_ROUTES:
+        api.add_api_route(
+            f"/{name}/{{{parameter}:path}}",  # :path lets titles contain '/' ("Face/Off")
+            rest_route(query, parameter),
+            methods=["GET"],
+            name=name,
+            summary=globals()[name].__doc__.splitlines()[0],
+            response_model=model,
+            responses={404: {"description": "Unknown title or name; `suggestions` lists candidates"},
+                       422: {"description": "Invalid input (empty, too long, not a month...)"}},
+        )
+    return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, **ui_options())
+
+
+def ui_options() -> dict:
+    return {"theme": gr.themes.Soft(), "footer_links": ["api", "settings"]}
+
+
+def server_address() -> tuple[str, int]:
     """Spaces sets SPACE_ID and expects 0.0.0.0:7860; anywhere else the app stays on localhost."""
     on_spaces = bool(os.environ.get("SPACE_ID"))
-    return {
-        "server_name": os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces else "127.0.0.1"),
-        "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        "theme": gr.themes.Soft(),
-        "footer_links": ["api", "settings"],
-    }
+    host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces else "127.0.0.1")
+    return host, int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
 
 
 if __name__ == "__main__":
-    demo.launch(**launch_options())
+    host, port = server_address()
+    print(f"* Running on http://{host}:{port}  (REST docs: /docs, MCP: /gradio_api/mcp/sse)", flush=True)
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")

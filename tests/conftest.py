@@ -73,3 +73,13 @@ def catalog():
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:libcst.*")
+
+
+@pytest.fixture(scope="session")
+def live_url():
+    """The real app served over HTTP for the whole session (gradio_client, REST, browser tests)."""
+    import app
+    from tests.live_server import serve
+
+    with serve(app.create_app()) as url:
+        yield url

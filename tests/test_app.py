@@ -66,6 +66,7 @@ def test_escape_markdown_neutralises_html_and_markup():
 def test_launch_binds_locally_unless_on_spaces(monkeypatch):
     monkeypatch.delenv("SPACE_ID", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
-    assert app.launch_options()["server_name"] == "127.0.0.1"
+    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
+    assert app.server_address() == ("127.0.0.1", 7860)
     monkeypatch.setenv("SPACE_ID", "user/movies")
-    assert (app.launch_options()["server_name"], app.launch_options()["server_port"]) == ("0.0.0.0", 7860)
+    assert app.server_address() == ("0.0.0.0", 7860)

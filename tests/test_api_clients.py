@@ -1,0 +1,115 @@
+"""The three ways the app is used besides the browser, against the real server on loopback:
+gradio_client, Gradio's raw two-step HTTP API, and the original project's REST routes."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import app
+from tests.conftest import BAD_TEXT
+
+QUERY_ENDPOINTS = {
+    "cantidad_filmaciones_mes": "mes", "cantidad_filmaciones_dia": "dia", "score_titulo": "titulo",
+    "votos_titulo": "titulo", "get_actor": "nombre_actor", "get_director": "nombre_director",
+}
+
+
+@pytest.fixture(scope="module")
+def client(live_url) -> Client:
+    return Client(live_url, verbose=False)
+
+
+def test_view_api_lists_every_endpoint_with_its_parameter(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name, parameter in QUERY_ENDPOINTS.items():
+        assert [p["parameter_name"] for p in api[f"/{name}"]["parameters"]] == [parameter]
+        assert api[f"/{name}"]["description"], f"/{name} has no description"
+    assert not any("render" in name or "lambda" in name for name in api)
+
+
+def test_every_query_endpoint_answers_with_real_values(client):
+    assert client.predict("Marzo", api_name="/cantidad_filmaciones_mes")["cantidad"] == 372
+    assert client.predict("sabado", api_name="/cantidad_filmaciones_dia")["cantidad"] == 237
+    assert client.predict("Titanic", api_name="/score_titulo")["anio"] == 1997
+    votes = client.predict("Batman (1966)", api_name="/votos_titulo")
+    assert (votes["votos"], votes["cumple_condicion"]) == (203, False)
+    actor = client.predict("Tom Hanks", api_name="/get_actor")
+    assert (actor["cantidad_peliculas"], actor["peliculas_con_retorno"]) == (32, 30)
+    director = client.predict("Christopher Nolan", api_name="/get_director")
+    assert {film["titulo"] for film in director["peliculas"]} >= {"Inception", "Memento", "The Dark Knight"}
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 10_000, "<script>alert(1)</script>", "Avatr", "😀"], ids=repr)
+def test_bad_input_is_a_clean_app_error(client, bad):
+    with pytest.raises(AppError) as error:
+        client.predict(bad, api_name="/score_titulo")
+    assert "Traceback" not in str(error.value) and "<script>" not in str(error.value)
+
+
+def test_raw_two_step_http_api(live_url):
+    """What the README's curl example does: POST to /gradio_api/call/<name>, then read the event stream."""
+    with httpx.Client(base_url=live_url, timeout=30) as http:
+        event_id = http.post("/gradio_api/call/votos_titulo", json={"data": ["Inception"]}).json()["event_id"]
+        stream = http.get(f"/gradio_api/call/votos_titulo/{event_id}").text
+    assert "event: complete" in stream
+    data = json.loads(stream.split("data: ", 1)[1].splitlines()[0])
+    assert data[0]["votos"] == 13752
+
+
+# ------------------------------------------------------------------ REST routes
+
+
+@pytest.fixture(scope="module")
+def rest() -> TestClient:
+    return TestClient(app.create_app())
+
+
+def test_rest_routes_answer_like_the_original(rest):
+    assert rest.get("/cantidad_filmaciones_mes/enero").json()["cantidad"] == 382
+    assert rest.get("/cantidad_filmaciones_dia/miércoles").json()["cantidad"] == 795
+    assert rest.get("/score_titulo/Face/Off").json()["titulo"] == "Face/Off"  # a '/' in the title
+    assert rest.get("/votos_titulo/Toy%20Story").json()["votos"] == 5269
+    assert rest.get("/get_actor/Tom%20Hanks").json()["cantidad_peliculas"] == 32
+    assert rest.get("/get_director/Christopher%20Nolan").json()["cantidad_peliculas"] == 8
+
+
+def test_rest_unknown_is_404_with_suggestions_and_invalid_is_422(rest):
+    response = rest.get("/score_titulo/Avatr")
+    assert response.status_code == 404
+    assert response.json()["suggestions"] == ["Avatar (2009)"]
+    assert rest.get("/get_actor/Nadie%20Conocido").status_code == 404
+    assert rest.get("/cantidad_filmaciones_mes/marso").status_code == 422
+    assert rest.get("/score_titulo/%20%20").status_code == 422
+    assert rest.get(f"/get_actor/{'x' * 10_000}").status_code == 422
+
+
+@pytest.mark.parametrize("route", list(QUERY_ENDPOINTS), ids=str)
+@pytest.mark.parametrize("bad", [b for b in BAD_TEXT if b.strip() and "\x00" not in b], ids=repr)
+def test_rest_bad_input_never_500(rest, route, bad):
+    response = rest.get(f"/{route}/{quote(bad, safe='')}")
+    assert response.status_code in (200, 404, 422), response.text
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_openapi_documents_every_route(rest):
+    paths = rest.get("/openapi.json").json()["paths"]
+    assert {f"/{name}/{{{parameter}}}" for name, parameter in QUERY_ENDPOINTS.items()} <= set(paths)
+    assert rest.get("/docs").status_code == 200
+
+
+def test_rest_over_real_http(live_url):
+    response = httpx.get(f"{live_url}/get_director/Kathryn%20Bigelow", timeout=10)
+    assert response.status_code == 200 and response.json()["nombre"] == "Kathryn Bigelow"
+    assert httpx.get(f"{live_url}/votos_titulo/Nonexistent%20Film%20Xyz", timeout=10).status_code == 404
+
+
+def test_mcp_server_exposes_the_queries_as_tools(live_url):
+    schema = httpx.get(f"{live_url}/gradio_api/mcp/schema", timeout=10).json()
+    names = {tool["name"] for tool in schema}
+    assert set(QUERY_ENDPOINTS) <= names, names
