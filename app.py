@@ -152,11 +152,15 @@ def render_votes(result: dict) -> tuple[str, pd.DataFrame]:
     return f"### {escape_markdown(result['mensaje'])}{versions_note(result)}", table
 
 
+def dollars(amount: int | None) -> str:
+    return "—" if amount is None else f"${amount:,}"
+
+
 def render_person(result: dict) -> tuple[str, pd.DataFrame]:
     table = pd.DataFrame(
         [
-            [film["titulo"], film["fecha_estreno"], film["presupuesto"], film["ingresos"], film["ganancia"],
-             film["retorno"], film["nota"]]
+            [film["titulo"], film["fecha_estreno"], dollars(film["presupuesto"]), dollars(film["ingresos"]),
+             dollars(film["ganancia"]), "—" if film["retorno"] is None else f"{film['retorno']:.2f}", film["nota"]]
             for film in result["peliculas"]
         ],
         columns=["Título", "Estreno", "Presupuesto (USD)", "Ingresos (USD)", "Ganancia (USD)", "Retorno (x)", "Nota"],
@@ -164,16 +168,26 @@ def render_person(result: dict) -> tuple[str, pd.DataFrame]:
     return f"### {escape_markdown(result['mensaje'])}", table
 
 
-def error_message(query: Callable[..., Any]) -> Callable[[str], tuple[str, pd.DataFrame]]:
-    """After a failed call, show the same message inline (the toast disappears)."""
+def shown(render: Callable[[dict], tuple[str, pd.DataFrame]]) -> Callable[[dict], tuple[str, gr.Dataframe]]:
+    """A renderer whose table is made visible (it is hidden while there is nothing or an error to show)."""
 
-    def show(text: str) -> tuple[str, pd.DataFrame]:
+    def show(result: dict) -> tuple[str, gr.Dataframe]:
+        message, table = render(result)
+        return message, gr.Dataframe(value=table, visible=True)
+
+    return show
+
+
+def error_message(query: Callable[..., Any]) -> Callable[[str], tuple[str, gr.Dataframe]]:
+    """After a failed call, show the same message inline (the toast disappears) and hide the stale table."""
+
+    def show(text: str) -> tuple[str, gr.Dataframe]:
         try:
             query(text)
             message = "No se pudo responder. / Something went wrong."
         except QueryError as exc:
             message = exc.message
-        return f"**⚠️ {escape_markdown(message)}**", pd.DataFrame()
+        return f"**⚠️ {escape_markdown(message)}**", gr.Dataframe(visible=False)
 
     return show
 
@@ -198,11 +212,11 @@ def query_tab(
             button = gr.Button("Consultar / Ask", variant="primary", scale=1)
         gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
         message = gr.Markdown()
-        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False)
+        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False, visible=False)
         with gr.Accordion("Respuesta JSON de la API / API response", open=False):
             raw = gr.JSON(label="respuesta", show_label=False)
         call = gr.on([button.click, text.submit], endpoint, inputs=text, outputs=raw, api_name=endpoint.__name__)
-        call.success(render, inputs=raw, outputs=[message, table], api_visibility="private", queue=False)
+        call.success(shown(render), inputs=raw, outputs=[message, table], api_visibility="private", queue=False)
         call.failure(error_message(query), inputs=text, outputs=[message, table], api_visibility="private", queue=False)
 
 

@@ -47,6 +47,7 @@ def test_renderers_show_the_sentence_and_a_table():
 
     message, table = app.render_person(app.get_actor("Tom Hanks"))
     assert len(table) == 32 and "Retorno (x)" in table.columns
+    assert "$" in table["Presupuesto (USD)"].iloc[0]
 
     message, _ = app.render_score(app.score_titulo("Batman"))
     assert "Batman \\(1966\\)" in message  # the other film of the same title is offered, escaped for markdown
@@ -56,7 +57,7 @@ def test_error_message_is_shown_inline_and_escaped():
     show = app.error_message(app.queries.score_titulo)
     message, table = show("<img src=x onerror=alert(1)>")
     assert "<img" not in message and "&lt;img" in message
-    assert table.empty
+    assert table.visible is False
 
 
 def test_escape_markdown_neutralises_html_and_markup():

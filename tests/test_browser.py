@@ -1,0 +1,109 @@
+"""End to end in Debian's Chromium (Playwright): use every tab as a person would and read what is shown.
+
+Screenshots go to tests/artifacts/. Without /usr/bin/chromium the tests are skipped locally, but fail
+in CI (CI=true), where .ci/run installs it.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync", "--disable-quic",
+]
+
+if not CHROMIUM.exists() and not os.environ.get("CI"):
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser, live_url) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(live_url, wait_until="networkidle")
+    yield page
+    context.close()
+
+
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def ask(page: Page, label: str, text: str) -> None:
+    box = page.get_by_label(label).filter(visible=True).first
+    box.fill(text)
+    box.press("Enter")
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("tab", "label", "text", "visible"),
+    [
+        ("Estrenos por mes", "Mes / Month", "Marzo", "En el mes de marzo se estrenaron 372 películas."),
+        ("Estrenos por día", "Día / Weekday", "miercoles", "Los días miércoles se estrenaron 795 películas."),
+        ("Score por título", "Título / Title", "titanic", "fue estrenada en el año 1997 con un score/popularidad de 100.03"),
+        ("Votos por título", "Título / Title", "Batman (1966)", "no cumple la condición de tener al menos 2000"),
+        ("Actor", "Actor / actriz", "Tom Hanks", "Tom Hanks ha participado de 32 filmaciones"),
+        ("Director", "Director / directora", "christopher nolan", "Christopher Nolan dirigió 8 películas"),
+    ],
+)
+def test_each_query_tab_shows_sentence_and_table(page, tab, label, text, visible):
+    open_tab(page, tab)
+    ask(page, label, text)
+    expect(page.get_by_text(visible).filter(visible=True).first).to_be_visible(timeout=15_000)
+    expect(page.locator("table").filter(visible=True).first).to_be_visible()
+    shot(page, re.sub(r"\W+", "_", tab.lower()))
+
+
+def test_examples_fill_the_input(page):
+    open_tab(page, "Director")
+    page.get_by_role("button", name="Kathryn Bigelow").filter(visible=True).first.click()
+    page.get_by_role("button", name="Consultar / Ask").filter(visible=True).first.click()
+    expect(page.get_by_text("Kathryn Bigelow dirigió").filter(visible=True).first).to_be_visible(timeout=15_000)
+
+
+def test_unknown_title_shows_suggestions(page):
+    open_tab(page, "Score por título")
+    ask(page, "Título / Title", "Avatr")
+    expect(page.get_by_text("¿Quisiste decir: Avatar (2009)?").filter(visible=True).first).to_be_visible(timeout=15_000)
+
+
+def test_html_and_script_are_shown_as_text_never_run(page):
+    payload = '<img src=x onerror="window.__xss=1;alert(1)"><script>window.__xss=2</script>'
+    open_tab(page, "Score por título")
+    ask(page, "Título / Title", payload)
+    expect(page.get_by_text("No encontré la película").filter(visible=True).first).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(500)
+    shot(page, "xss_attempt")
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == []
+    assert page.locator('img[src="x"]').count() == 0
+    assert "<img src=x" in page.locator("body").inner_text()  # the text itself is visible, literally
+
+
+def test_too_long_input_gets_a_message(page):
+    open_tab(page, "Actor")
+    ask(page, "Actor / actriz", "a" * 10_000)
+    expect(page.get_by_text("demasiado largo").filter(visible=True).first).to_be_visible(timeout=15_000)
