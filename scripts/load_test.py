@@ -1,0 +1,175 @@
+"""Bounded load test on loopback: N concurrent clients x M requests mixing queries, recommendations
+and free-text search, through Gradio's HTTP API and the REST routes. Prints p50/p95 per kind and the
+error count; exits 1 on any error.
+
+    python app.py &                                      # or let the script start it: --start
+    python scripts/load_test.py --url http://127.0.0.1:7860 --clients 20 --requests 50
+    python scripts/load_test.py --start                  # launches app.py on a free port, then stops it
+
+Only 127.0.0.1 / localhost targets are accepted: this is a test of our own server, never of anyone else's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# (kind, Gradio api_name or REST path, argument); endpoints the app lacks are left out at start.
+MIX: list[tuple[str, str, list]] = [
+    ("gradio", "cantidad_filmaciones_mes", ["marzo"]),
+    ("gradio", "cantidad_filmaciones_dia", ["viernes"]),
+    ("gradio", "score_titulo", ["Titanic"]),
+    ("gradio", "votos_titulo", ["Inception"]),
+    ("gradio", "get_actor", ["Tom Hanks"]),
+    ("gradio", "get_director", ["Christopher Nolan"]),
+    ("gradio", "score_titulo", ["Avatr"]),  # a miss: fuzzy suggestions, an AppError by design
+    ("gradio", "recomendacion", ["Toy Story"]),
+    ("gradio", "comparar_modelos", ["The Dark Knight", 5]),
+    ("gradio", "buscar", ["a lonely astronaut stranded on Mars", 5]),
+    ("rest", "/score_titulo/{}", ["Toy Story"]),
+    ("rest", "/get_actor/{}", ["Scarlett Johansson"]),
+    ("rest", "/recomendacion/{}", ["Inception"]),
+]
+EXPECTED_ERRORS = {"Avatr"}  # inputs whose clean error is the right answer
+
+
+def gradio_call(http: httpx.Client, name: str, args: list) -> bool:
+    """Gradio's two-step API: POST the call, read the event stream; True when it completed."""
+    event = http.post(f"/gradio_api/call/{name}", json={"data": args})
+    event.raise_for_status()
+    stream = http.get(f"/gradio_api/call/{name}/{event.json()['event_id']}").text
+    if "event: complete" in stream:
+        return True
+    if "event: error" in stream and args[0] in EXPECTED_ERRORS:
+        return True
+    raise RuntimeError(f"{name}{args}: {stream[-300:]}")
+
+
+def rest_call(http: httpx.Client, path: str, args: list) -> bool:
+    response = http.get(path.format(quote(str(args[0]), safe="")))
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} {args}: HTTP {response.status_code} {response.text[:200]}")
+    return True
+
+
+def available(url: str) -> list[tuple[str, str, list]]:
+    info = httpx.get(f"{url}/gradio_api/info", timeout=10).json()["named_endpoints"]
+    paths = httpx.get(f"{url}/openapi.json", timeout=10).json()["paths"]
+    rest_prefixes = {path.split("{")[0] for path in paths}
+    return [
+        (kind, target, args) for kind, target, args in MIX
+        if (kind == "gradio" and f"/{target}" in info) or (kind == "rest" and target.split("{")[0] in rest_prefixes)
+    ]
+
+
+def run_client(url: str, mix: list, requests: int, seed: int, results: dict, lock: threading.Lock) -> None:
+    rng = random.Random(seed)
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for _ in range(requests):
+            kind, target, args = rng.choice(mix)
+            label = f"{kind} {target.split('{')[0].strip('/')}"
+            start = time.perf_counter()
+            try:
+                (gradio_call if kind == "gradio" else rest_call)(http, target, args)
+                ok = True
+            except Exception as error:  # noqa: BLE001 - every failure is counted and reported
+                ok = False
+                with lock:
+                    results["errors"].append(f"{label}: {error}"[:300])
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                results["latency"][label].append(elapsed)
+                results["ok"] += ok
+
+
+def start_app() -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"{url}/gradio_api/info", timeout=1)
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("app.py did not start within 60 s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:7860")
+    parser.add_argument("--start", action="store_true", help="start app.py on a free port and stop it after")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=50, help="requests per client")
+    parser.add_argument("--json", type=Path, help="write the summary here too")
+    args = parser.parse_args(argv)
+    if not (1 <= args.clients <= 100 and 1 <= args.requests <= 1000):
+        parser.error("bounded: at most 100 clients x 1000 requests")
+
+    process = None
+    if args.start:
+        process, args.url = start_app()
+    if urlparse(args.url).hostname not in LOOPBACK:
+        parser.error("only loopback addresses (127.0.0.1, localhost) may be load-tested")
+    try:
+        mix = available(args.url)
+        results: dict = {"latency": defaultdict(list), "errors": [], "ok": 0}
+        lock = threading.Lock()
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.clients) as pool:
+            for client in range(args.clients):
+                pool.submit(run_client, args.url, mix, args.requests, client, results, lock)
+        wall = time.perf_counter() - start
+    finally:
+        if process:
+            process.terminate()
+            process.wait(timeout=20)
+
+    every = [ms for samples in results["latency"].values() for ms in samples]
+    summary = {
+        "clients": args.clients, "requests": len(every), "errors": len(results["errors"]),
+        "wall_s": round(wall, 2), "throughput_rps": round(len(every) / wall, 1),
+        "p50_ms": round(float(np.percentile(every, 50)), 1), "p95_ms": round(float(np.percentile(every, 95)), 1),
+        "by_kind": {
+            label: {"n": len(s), "p50_ms": round(float(np.percentile(s, 50)), 1),
+                    "p95_ms": round(float(np.percentile(s, 95)), 1)}
+            for label, s in sorted(results["latency"].items())
+        },
+    }
+    print(f"{args.clients} clients x {args.requests} requests against {args.url}: {summary['requests']} requests "
+          f"in {wall:.1f} s ({summary['throughput_rps']} req/s), {summary['errors']} errors")
+    print("| request | n | p50 ms | p95 ms |\n|---|---:|---:|---:|")
+    for label, row in summary["by_kind"].items():
+        print(f"| {label} | {row['n']} | {row['p50_ms']} | {row['p95_ms']} |")
+    print(f"| **all** | {summary['requests']} | {summary['p50_ms']} | {summary['p95_ms']} |")
+    for error in results["errors"][:10]:
+        print(f"error: {error}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return 1 if results["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
