@@ -28,7 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import queries
-from queries.errors import QueryError
+from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
 from queries.text import MONTHS_ES, WEEKDAYS_ES
@@ -267,7 +267,10 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-demo = build_demo()
+try:
+    demo = build_demo()
+except ArtifactError as error:  # a missing or corrupt catalog: say what to run, no traceback
+    raise SystemExit(f"Cannot start the app: {error}") from None
 
 
 # ------------------------------------------------------------------ the original REST routes
