@@ -73,6 +73,18 @@ def catalog():
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:libcst.*")
+    config.addinivalue_line("markers", "bad_input: one hostile or malformed input sent to one endpoint")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say how many bad-input cases were tried, as the reliability issue asks."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, []) if r.when == "call"]
+    bad = [r for r in reports if "bad_input" in r.keywords]
+    if bad:
+        failed = sum(1 for r in bad if r.failed)
+        terminalreporter.write_line(
+            f"bad-input cases tried: {len(bad)} ({len(bad) - failed} answered cleanly, {failed} failed)"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,7 @@ def test_every_query_endpoint_answers_with_real_values(client):
     assert {film["titulo"] for film in director["peliculas"]} >= {"Inception", "Memento", "The Dark Knight"}
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("bad", ["", "x" * 10_000, "<script>alert(1)</script>", "Avatr", "😀"], ids=repr)
 def test_bad_input_is_a_clean_app_error(client, bad):
     with pytest.raises(AppError) as error:
@@ -89,6 +90,7 @@ def test_rest_unknown_is_404_with_suggestions_and_invalid_is_422(rest):
     assert rest.get(f"/get_actor/{'x' * 10_000}").status_code == 422
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("route", list(QUERY_ENDPOINTS), ids=str)
 @pytest.mark.parametrize("bad", [b for b in BAD_TEXT if b.strip() and "\x00" not in b], ids=repr)
 def test_rest_bad_input_never_500(rest, route, bad):

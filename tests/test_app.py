@@ -30,6 +30,7 @@ def test_endpoints_return_plain_json():
     }
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.__name__)
 @pytest.mark.parametrize("bad", BAD_TEXT, ids=repr)
 def test_bad_input_is_a_gradio_error_without_markup(endpoint, bad):

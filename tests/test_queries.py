@@ -196,6 +196,7 @@ def test_unknown_person_suggests_candidates():
 # ------------------------------------------------------------------ bad input
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("query", ALL_QUERIES, ids=lambda q: q.__name__)
 @pytest.mark.parametrize("bad", BAD_TEXT + NOT_TEXT, ids=repr)
 def test_bad_input_gives_a_clear_message(query, bad):
