@@ -321,7 +321,7 @@ def usd(value: float, _position: object = None) -> str:
 
 def number(value: float) -> str:
     """13,752 / 6.2 / 0.000372: thousands separators for big numbers, three significant digits for small."""
-    if abs(value) >= 100:
+    if abs(value) >= 100 or (abs(value) >= 1 and float(value).is_integer()):
         return f"{value:,.0f}"
     if abs(value) >= 1:
         return f"{value:.1f}"
