@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import queries
+from queries import explore
 from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
@@ -253,6 +254,73 @@ def query_tabs() -> None:
     )
 
 
+def explorar(desde: float, hasta: float, genero: str, votos_minimos: float) -> tuple:
+    """Datos de los gráficos de exploración, filtrados por años y género. / Chart data, filtered.
+
+    Args:
+        desde: primer año de estreno incluido.
+        hasta: último año de estreno incluido.
+        genero: un género TMDB (p. ej. "Drama") o "all" para todos.
+        votos_minimos: votos mínimos para la distribución de puntuaciones.
+    """
+    try:
+        filters = (desde, hasta, genero)
+        per_year = explore.releases_per_year(*filters)
+        return (
+            f"**{int(per_year['films'].sum()):,} películas** entre {int(min(desde, hasta))} y {int(max(desde, hasta))}"
+            + ("" if explore.parse_genre(genero) is None else f" del género {escape_markdown(genero)}") + ".",
+            per_year,
+            explore.releases_per_month(*filters),
+            explore.releases_per_weekday(*filters),
+            explore.genre_counts(*filters),
+            explore.budget_vs_revenue(*filters),
+            explore.rating_distribution(*filters, min_votes=votos_minimos),
+        )
+    except QueryError as exc:
+        raise gr.Error(html.escape(exc.message), title="Filtro no válido", print_exception=False) from None
+
+
+def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
+    """Filters and charts; returns (inputs, outputs) so the page load can fill the charts once."""
+    first, last = explore.year_bounds()
+    titles = explore.AXIS_TITLES
+    with gr.Tab("Exploración"):
+        gr.Markdown(
+            "Exploración del catálogo: cada gráfico se recalcula con los filtros. El informe completo, con los "
+            "problemas de datos que encontramos, está en `data/eda/REPORT.md` (`python scripts/eda.py`)."
+        )
+        with gr.Row():
+            year_from = gr.Slider(first, last, value=1980, step=1, label="Desde (año)")
+            year_to = gr.Slider(first, last, value=last, step=1, label="Hasta (año)")
+            genre = gr.Dropdown(explore.genre_choices(), value=explore.ALL_GENRES, label="Género")
+            min_votes = gr.Slider(0, 1000, value=explore.DEFAULT_MIN_VOTES, step=10, label="Votos mínimos (puntuaciones)")
+        summary = gr.Markdown()
+        with gr.Row():
+            per_year = gr.LinePlot(x="year", y="films", title="Estrenos por año", x_title=titles["year"],
+                                   y_title=titles["films"], x_axis_format="d", y_lim=[0, None], height=300)
+            genres = gr.BarPlot(x="genre", y="films", title="Películas por género", x_title=titles["genre"],
+                                y_title=titles["films"], sort="-y", x_label_angle=-45, y_lim=[0, None], height=300)
+        with gr.Row():
+            per_month = gr.BarPlot(x="month", y="films", title="Estrenos por mes", x_title=titles["month"],
+                                   y_title=titles["films"], sort=MONTHS_ES, x_label_angle=-45, y_lim=[0, None],
+                                   height=300)
+            per_weekday = gr.BarPlot(x="weekday", y="films", title="Estrenos por día de la semana",
+                                     x_title=titles["weekday"], y_title=titles["films"], sort=WEEKDAYS_ES, x_label_angle=-45,
+                                     y_lim=[0, None], height=300)
+        with gr.Row():
+            money = gr.ScatterPlot(x="budget_musd", y="revenue_musd", title="Presupuesto vs. ingresos",
+                                   x_title=titles["budget_musd"], y_title=titles["revenue_musd"],
+                                   tooltip=["title", "year", "budget_musd", "revenue_musd", "return_ratio"], height=320)
+            ratings = gr.BarPlot(x="rating", y="films", title="Distribución de puntuaciones",
+                                 x_title=titles["rating"], y_title=titles["films"], sort=explore.RATING_LABELS,
+                                 x_label_angle=-45, y_lim=[0, None], height=320)
+        inputs = [year_from, year_to, genre, min_votes]
+        outputs = [summary, per_year, per_month, per_weekday, genres, money, ratings]
+        gr.on([c.change for c in inputs], explorar, inputs=inputs, outputs=outputs, api_name="explorar",
+              trigger_mode="always_last", show_progress="minimal")
+    return inputs, outputs
+
+
 def build_demo() -> gr.Blocks:
     catalog = queries.load_catalog()  # fail fast, and make the first request as quick as the rest
     with gr.Blocks(title=TITLE) as demo:
@@ -263,6 +331,8 @@ def build_demo() -> gr.Blocks:
         )
         with gr.Tabs():
             query_tabs()
+            inputs, outputs = explore_tab()
+        demo.load(explorar, inputs=inputs, outputs=outputs, api_visibility="private")
     demo.queue(default_concurrency_limit=4)
     return demo
 

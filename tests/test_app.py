@@ -72,3 +72,19 @@ def test_launch_binds_locally_unless_on_spaces(monkeypatch):
     assert app.server_address() == ("127.0.0.1", 7860)
     monkeypatch.setenv("SPACE_ID", "user/movies")
     assert app.server_address() == ("0.0.0.0", 7860)
+
+
+def test_explorar_filters_every_chart_consistently(catalog):
+    summary, per_year, per_month, per_weekday, genres, money, ratings = app.explorar(1980, 2017, "Animation", 10)
+    movies = catalog.movies
+    expected = int(((movies["release_year"].between(1980, 2017)) & movies["genres"].map(lambda g: "Animation" in g)).sum())
+    assert expected == 229
+    assert f"**{expected:,} películas**" in summary and "Animation" in summary
+    assert per_year["films"].sum() == per_month["films"].sum() == per_weekday["films"].sum() == expected
+    assert genres.iloc[0].tolist() == ["Animation", expected]
+    assert (money["budget_musd"] > 0).all()
+
+
+def test_explorar_bad_filter_is_a_gradio_error():
+    with pytest.raises(gr.Error, match="Dramma|Drama"):
+        app.explorar(1980, 2017, "Dramma", 10)
