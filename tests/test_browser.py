@@ -112,7 +112,7 @@ def test_too_long_input_gets_a_message(page):
 def test_explore_tab_redraws_with_filters(page):
     open_tab(page, "Exploración")
     expect(page.get_by_text("películas entre 1980 y 2017").filter(visible=True).first).to_be_visible(timeout=15_000)
-    page.get_by_label("Género").click()
+    page.get_by_role("combobox", name="Género").click()
     page.get_by_role("option", name="Animation").click()
     expect(page.get_by_text("229 películas entre 1980 y 2017 del género Animation")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("Distribución de puntuaciones").filter(visible=True).first).to_be_visible()
