@@ -8,8 +8,11 @@ absent from a list gets 0 from that model, which is exactly the rescaled score o
 and ranks the union by a weighted sum. ``fuse`` is a pure function shared by ``similar_batch``,
 ``search`` and the weight tuning in ``scripts/evaluate.py``, so the tuned system is the deployed one.
 
-The weights are chosen offline on validation query films and stored in data/eval/results.json
-(``load_hybrid_weights``); nothing is tuned at run time.
+The popularity prior is one number per film added with its own weight: either the catalog's TMDB
+vote count or how many MovieLens *train* users rated the film (the same counts the most-popular
+baseline uses; never the held-out users behind the ground truth). Which prior, the weights and the
+fusion are chosen offline on validation query films and stored in data/eval/results.json
+(``hybrid_from_results``); nothing is tuned at run time.
 """
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from queries.catalog import Catalog
 from recommender.base import Neighbours, Recommender
 
 Fusion = Literal["score", "rrf"]
+PopularitySource = Literal["none", "catalog_votes", "movielens_raters"]
 RRF_K = 60  # the usual reciprocal-rank-fusion constant (Cormack et al. 2009)
 
 
@@ -36,6 +41,14 @@ class HybridWeights:
     popularity: float = 0.0
     fusion: Fusion = "score"  # "score": min-max rescaled scores; "rrf": reciprocal rank, rescaled so rank 1 = 1
     candidates: int = 100  # films asked from each model before fusing
+    popularity_source: PopularitySource = "none"  # which prior vector ``popularity`` weighs
+    # The prior's weight for free-text search. Not tuned (there is no search ground truth) and 0 by default:
+    # the item-to-item prior is strong enough to turn "zombies" into Monsters, Inc.
+    search_popularity: float = 0.0
+
+    def __post_init__(self) -> None:
+        if (self.popularity or self.search_popularity) and self.popularity_source == "none":
+            raise ValueError("A popularity weight needs a popularity_source.")
 
     def as_dict(self) -> dict[str, float | str | int]:
         return asdict(self)
@@ -47,15 +60,28 @@ def load_hybrid_weights(path: Path) -> HybridWeights:
     return HybridWeights(**stored)
 
 
-def catalog_popularity(movies: pd.DataFrame) -> np.ndarray:
-    """The popularity prior, per catalog row, in [0, 1]: log(1 + TMDB vote count) / its maximum.
+def log_scaled(counts: np.ndarray) -> np.ndarray:
+    """log(1 + count) / its maximum, in [0, 1]: nudges towards well-known films without letting the
+    biggest blockbusters swamp similarity."""
+    values = np.log1p(np.maximum(np.asarray(counts, dtype=np.float64), 0.0))
+    top = values.max() if len(values) else 0.0
+    return values / top if top > 0 else values
 
-    From the catalog (known at run time, no ratings needed), log-scaled so that it nudges towards
-    well-known films without letting blockbusters swamp similarity.
-    """
-    votes = np.log1p(movies["vote_count"].to_numpy(dtype=np.float64))
-    top = votes.max() if len(votes) else 0.0
-    return (votes / top if top > 0 else votes).astype(np.float64)
+
+def catalog_popularity(movies: pd.DataFrame) -> np.ndarray:
+    """Prior "catalog_votes": log-scaled TMDB vote count, per catalog row (known from the catalog alone)."""
+    return log_scaled(movies["vote_count"].to_numpy())
+
+
+def raters_popularity(raters_by_tmdb_id: dict[str, int], row_by_id: dict[int, int], n_items: int) -> np.ndarray:
+    """Prior "movielens_raters": log-scaled number of MovieLens *train* users who rated each film
+    (stored in results.json by TMDB id; films nobody rated get 0)."""
+    counts = np.zeros(n_items, dtype=np.float64)
+    for tmdb_id, count in raters_by_tmdb_id.items():
+        row = row_by_id.get(int(tmdb_id))
+        if row is not None:
+            counts[row] = count
+    return log_scaled(counts)
 
 
 def _evidence(rows: np.ndarray, scores: np.ndarray, fusion: Fusion) -> np.ndarray:
@@ -125,15 +151,12 @@ def fuse(
 class HybridRecommender:
     """TF-IDF + embedding (+ popularity prior) fused as in ``fuse``; implements the Recommender protocol.
 
-    Build it from ``recommender.artifacts.load_recommenders()`` and the stored weights::
-
-        models = load_recommenders()
-        hybrid = HybridRecommender(models["tfidf"], models["embedding"],
-                                   load_hybrid_weights(RESULTS), popularity=catalog_popularity(catalog.movies))
+    The app builds it with ``hybrid_from_results(models, catalog)``: the weights and the popularity
+    prior chosen on validation films, read from data/eval/results.json.
     """
 
     name = "hybrid"
-    label = "Híbrido (TF-IDF + embeddings)"
+    label = "Híbrido (TF-IDF + embeddings + popularidad)"
 
     def __init__(
         self, tfidf: Recommender, embedding: Recommender, weights: HybridWeights | None = None,
@@ -142,8 +165,8 @@ class HybridRecommender:
         self.tfidf = tfidf
         self.embedding = embedding
         self.weights = weights or HybridWeights()
-        if self.weights.popularity and popularity is None:
-            raise ValueError("These hybrid weights use a popularity prior: pass popularity=catalog_popularity(movies).")
+        if (self.weights.popularity or self.weights.search_popularity) and popularity is None:
+            raise ValueError(f"These hybrid weights use the {self.weights.popularity_source!r} popularity prior: pass popularity=.")
         self.popularity = None if popularity is None else np.asarray(popularity, dtype=np.float64)
 
     def _depth(self, k: int) -> int:
@@ -151,12 +174,13 @@ class HybridRecommender:
 
     def fuse_lists(
         self, tfidf_lists: tuple[np.ndarray, np.ndarray], embedding_lists: tuple[np.ndarray, np.ndarray], k: int,
-        exclude: np.ndarray | None = None,
+        exclude: np.ndarray | None = None, popularity_weight: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Fuse already-fetched candidate lists with this hybrid's weights (used by the tuning too)."""
+        """Fuse already-fetched candidate lists with this hybrid's weights (item-to-item prior by default)."""
         return fuse(
             [tfidf_lists, embedding_lists], [self.weights.tfidf, self.weights.embedding], k,
-            fusion=self.weights.fusion, popularity=self.popularity, popularity_weight=self.weights.popularity,
+            fusion=self.weights.fusion, popularity=self.popularity,
+            popularity_weight=self.weights.popularity if popularity_weight is None else popularity_weight,
             exclude=exclude,
         )
 
@@ -173,11 +197,13 @@ class HybridRecommender:
         return Neighbours(rows=ranked[0][valid], scores=scores[0][valid])
 
     def search(self, text: str, k: int) -> Neighbours:
+        """Both models' search results fused with the same model weights and fusion; the popularity prior
+        only with ``search_popularity`` (the tuned prior was validated for item-to-item only)."""
         depth = self._depth(k)
         found = [model.search(text, depth) for model in (self.tfidf, self.embedding)]
         lists = [(np.asarray(hits.rows, np.int64)[None, :], np.asarray(hits.scores)[None, :]) for hits in found]
         lists = [_pad(rows, scores, depth) for rows, scores in lists]
-        ranked, scores = self.fuse_lists(lists[0], lists[1], k)
+        ranked, scores = self.fuse_lists(lists[0], lists[1], k, popularity_weight=self.weights.search_popularity)
         valid = ranked[0] >= 0
         return Neighbours(rows=ranked[0][valid], scores=scores[0][valid])
 
@@ -190,3 +216,20 @@ def _pad(rows: np.ndarray, scores: np.ndarray, width: int) -> tuple[np.ndarray, 
     padded_rows[0, :m] = rows[0, :m]
     padded_scores[0, :m] = scores[0, :m]
     return padded_rows, padded_scores
+
+
+def hybrid_from_results(models: dict[str, Recommender], catalog: Catalog, results: dict | None = None) -> HybridRecommender:
+    """The evaluated hybrid, ready to serve: ``models`` from ``load_recommenders()``, weights and prior
+    from results.json (``recommender.comparison.load_results()`` when ``results`` is None)."""
+    if results is None:
+        from recommender.comparison import load_results
+
+        results = load_results()
+    stored = results["hybrid"]
+    weights = HybridWeights(**stored["weights"])
+    popularity = None
+    if weights.popularity_source == "catalog_votes":
+        popularity = catalog_popularity(catalog.movies)
+    elif weights.popularity_source == "movielens_raters":
+        popularity = raters_popularity(stored["movielens_raters_by_tmdb_id"], catalog.row_by_id, len(catalog))
+    return HybridRecommender(models["tfidf"], models["embedding"], weights, popularity=popularity)

@@ -172,7 +172,8 @@ def slice_evaluation(ratings: pd.DataFrame, n_items: int, genres: np.ndarray) ->
         RandomRecommender(n_items, seed=9), PopularityRecommender(counts),
         ItemKNNRecommender(ev.like_matrix(split.train, n_items, 0.0), counts),
         HybridRecommender(toy, ToyModel(np.sqrt(genres.astype(np.float32)) + 0.01, "embedding"),
-                          HybridWeights(0.6, 0.4, 0.2), popularity=counts / max(counts.max(), 1)),
+                          HybridWeights(0.6, 0.4, 0.2, popularity_source="movielens_raters"),
+                          popularity=counts / max(counts.max(), 1)),
     ]
     indices = ev.bootstrap_indices(len(test), 200, seed=8)
     out = {}
@@ -282,5 +283,79 @@ def test_hybrid_search_fuses_both_models_and_survives_empty_results():
 
 def test_hybrid_with_a_prior_needs_popularity():
     vectors = np.eye(3, dtype=np.float32)
+    with pytest.raises(ValueError, match="popularity_source"):
+        HybridWeights(popularity=0.3)
     with pytest.raises(ValueError, match="popularity"):
-        HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), HybridWeights(popularity=0.3))
+        HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), HybridWeights(popularity=0.3, popularity_source="catalog_votes"))
+
+
+def test_search_skips_the_item_to_item_prior_unless_asked():
+    vectors = np.eye(6, dtype=np.float32)
+    popularity = np.array([0, 0, 0, 0, 0, 1.0])
+    weights = HybridWeights(1.0, 0.0, popularity=5.0, popularity_source="catalog_votes")
+    hybrid = HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), weights, popularity)
+    assert hybrid.search("anything", 2).rows.tolist() == [0, 1]  # text order, no prior
+    assert hybrid.similar(0, 1).rows.tolist() == [5]  # item-to-item: the prior lifts film 5
+    with_prior = HybridWeights(1.0, 0.0, popularity=5.0, popularity_source="catalog_votes", search_popularity=5.0)
+    hybrid = HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), with_prior, popularity)
+    assert hybrid.search("anything", 1).rows.tolist() == [5]
+
+
+def test_hybrid_is_rebuilt_from_stored_results(catalog):
+    from recommender.hybrid import hybrid_from_results, raters_popularity
+
+    first, second = catalog.column("id")[:2]
+    results = {"hybrid": {
+        "weights": {"tfidf": 0.6, "embedding": 0.4, "popularity": 2.0, "fusion": "score", "candidates": 100,
+                    "popularity_source": "movielens_raters", "search_popularity": 0.0},
+        "movielens_raters_by_tmdb_id": {str(first): 3, str(second): 0, "999999999": 7},
+    }}
+    models = {"tfidf": ToyModel(np.eye(len(catalog), 3, dtype=np.float32), "tfidf"),
+              "embedding": ToyModel(np.eye(len(catalog), 3, dtype=np.float32), "embedding")}
+    hybrid = hybrid_from_results(models, catalog, results)
+    assert hybrid.weights.popularity == 2.0 and hybrid.weights.popularity_source == "movielens_raters"
+    assert hybrid.popularity[0] == 1.0 and hybrid.popularity[1:].sum() == 0.0  # unknown ids are ignored
+    assert raters_popularity({}, catalog.row_by_id, 3).tolist() == [0.0, 0.0, 0.0]
+
+
+# ------------------------------------------------------------------ the committed results and the tab's views
+
+
+@pytest.fixture(scope="module")
+def results():
+    from recommender.comparison import load_results, results_path
+
+    if not results_path().is_file():
+        pytest.skip("data/eval/results.json not built yet: python scripts/evaluate.py")
+    return load_results()
+
+
+def test_committed_results_describe_this_catalog(results, catalog):
+    assert results["catalog"]["sha256"] == catalog.checksum
+    assert results["counts"]["test_queries"] == len(results["films"])
+    assert {system["name"] for system in results["systems"]} == {
+        "random", "popular", "seed_tfidf", "tfidf", "embedding", "hybrid", "item_knn"}
+    for metrics in results["metrics"].values():
+        for value in metrics.values():
+            assert value.get("low", value["mean"]) <= value["mean"] <= value.get("high", value["mean"])
+
+
+def test_metric_table_and_film_view(results):
+    from recommender.comparison import HIT, film_choices, film_view, metric_table, metric_values
+
+    table = metric_table(results)
+    assert table["Modelo"].tolist() == [system["label"] for system in results["systems"]]
+    assert "HR@10" in table.columns and "nDCG@10" in table.columns
+    values = metric_values(results)
+    assert set(values["metric"]) >= {"hr@10", "ndcg@10", "mrr", "coverage@10"}
+    assert (values["low"] <= values["high"]).all()
+
+    label, tmdb_id = film_choices(results)[0]
+    view = film_view(results, tmdb_id)
+    assert len(view) == results["protocol"]["k"]
+    assert view.columns[1].startswith("Co-liked")
+    assert label not in view.drop(columns=view.columns[1]).to_numpy().ravel().tolist()  # never its own recommendation
+    cf = view[next(system["label"] for system in results["systems"] if system["name"] == "item_knn")]
+    film = results["films"][str(tmdb_id)]
+    relevant = {item[0] for item in film["relevant"]}
+    assert sum(cell.startswith(HIT) for cell in cf) == sum(tmdb in relevant for tmdb in film["systems"]["item_knn"][:10])
