@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from queries.catalog import data_dir
+from queries.catalog import Catalog, data_dir
 from queries.errors import ArtifactError, QueryError
 
 RESULTS_FILE = Path("eval") / "results.json"
@@ -22,8 +22,11 @@ def results_path() -> Path:
     return data_dir() / RESULTS_FILE
 
 
-def load_results(path: Path | None = None) -> dict:
-    """results.json as a dict; a missing or unreadable file names the command that rebuilds it."""
+def load_results(path: Path | None = None, catalog: Catalog | None = None) -> dict:
+    """results.json as a dict; a missing or unreadable file names the command that rebuilds it.
+
+    With ``catalog``, also refuse results measured on another catalog or on other model files than the
+    ones in data/index (see ``stale_reason``)."""
     path = path or results_path()
     fix = "run `python scripts/evaluate.py` to rebuild it"
     if not path.is_file():
@@ -34,7 +37,24 @@ def load_results(path: Path | None = None) -> dict:
         raise ArtifactError(f"Evaluation results {path} are unreadable ({exc}): {fix}.") from exc
     if not {"systems", "metrics", "metric_labels", "films"} <= set(results):
         raise ArtifactError(f"Evaluation results {path} are incomplete: {fix}.")
+    if catalog is not None:
+        reason = stale_reason(results, catalog)
+        if reason:
+            raise ArtifactError(f"Evaluation results {path} are stale ({reason}): {fix}.")
     return results
+
+
+def stale_reason(results: dict, catalog: Catalog, index_manifest: Path | None = None) -> str | None:
+    """Why ``results`` no longer describe this catalog and index (None if they still do)."""
+    if results.get("catalog", {}).get("sha256") != catalog.checksum:
+        return "measured on another catalog"
+    manifest = index_manifest or data_dir() / "index" / "manifest.json"
+    measured = results.get("index", {}).get("files")
+    if measured is not None and manifest.is_file():
+        current = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        if {name: entry.get("sha256") for name, entry in current.items()} != measured:
+            return "the model files in data/index changed since"
+    return None
 
 
 def _interval(value: dict[str, float], digits: int = 3) -> str:

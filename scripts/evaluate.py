@@ -26,7 +26,7 @@ for _name, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HU
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from queries.catalog import Catalog, data_dir, file_sha256, load_catalog  # noqa: E402
+from queries.catalog import Catalog, data_dir, load_catalog  # noqa: E402
 from recommender import evaluation as ev  # noqa: E402
 from recommender.base import Recommender  # noqa: E402
 from recommender.baselines import ItemKNNRecommender, PopularityRecommender, RandomRecommender  # noqa: E402
@@ -506,7 +506,7 @@ Read this honestly:
    {ratings['people_in_both_snapshots']} people appear in both (same movie + timestamp pairs) and count once (later copy);
    joined to the catalog through TMDB ids: {ratings['ratings']:,} ratings by {ratings['users']:,} users on {ratings['films']:,} catalog films.
 2. Split by user (seed {protocol['split_seed']}): {counts['train_users']} train users ({counts['train_ratings']:,} ratings) feed the
-   CF reference, the popularity baseline and novelty; {counts['heldout_users']} held-out users ({counts['heldout_ratings']:,} ratings) give the ground truth.
+   CF reference, the popularity baseline, novelty and the hybrid's MovieLens prior; {counts['heldout_users']} held-out users ({counts['heldout_ratings']:,} ratings) give the ground truth.
 3. Ground truth: for a film with ≥ {protocol['min_fans']} held-out fans (rating ≥ {protocol['like_threshold']}), the relevant films are the
    top {protocol['relevant_per_query']} by Jaccard of their fan sets, each with ≥ {protocol['min_support']} shared fans. {counts['query_films']} films qualify,
    split (seed {protocol['query_seed']}) into {counts['validation_queries']} validation films (hybrid weights, CF matrix) and {counts['test_queries']} test films (this table).
@@ -554,7 +554,8 @@ def main(argv: list[str] | None = None) -> None:
     models = load_recommenders(catalog)
     content = {name: models[name] for name in CONTENT_MODELS}
     manifest = index_dir() / MANIFEST_FILE
-    index = {"manifest": relative(manifest), "manifest_sha256": file_sha256(manifest)}
+    recorded = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+    index = {"manifest": relative(manifest), "files": {name: entry["sha256"] for name, entry in sorted(recorded.items())}}
     results, seconds = evaluate(catalog, content, Protocol(), index)
     write(results, args.out)
     metrics = results["metrics"]

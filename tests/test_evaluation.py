@@ -330,8 +330,10 @@ def results():
     return load_results()
 
 
-def test_committed_results_describe_this_catalog(results, catalog):
-    assert results["catalog"]["sha256"] == catalog.checksum
+def test_committed_results_describe_this_catalog_and_index(results, catalog):
+    from recommender.comparison import stale_reason
+
+    assert stale_reason(results, catalog) is None, "rerun python scripts/evaluate.py"
     assert results["counts"]["test_queries"] == len(results["films"])
     assert {system["name"] for system in results["systems"]} == {
         "random", "popular", "seed_tfidf", "tfidf", "embedding", "hybrid", "item_knn"}
@@ -359,3 +361,17 @@ def test_metric_table_and_film_view(results):
     film = results["films"][str(tmdb_id)]
     relevant = {item[0] for item in film["relevant"]}
     assert sum(cell.startswith(HIT) for cell in cf) == sum(tmdb in relevant for tmdb in film["systems"]["item_knn"][:10])
+
+
+def test_results_from_another_catalog_are_refused(results, catalog, tmp_path):
+    import json
+
+    from queries.errors import ArtifactError
+    from recommender.comparison import load_results, stale_reason
+
+    other = {**results, "catalog": {**results["catalog"], "sha256": "0" * 64}}
+    assert stale_reason(other, catalog) == "measured on another catalog"
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(other), encoding="utf-8")
+    with pytest.raises(ArtifactError, match="python scripts/evaluate.py"):
+        load_results(path, catalog)
