@@ -17,7 +17,7 @@ from scripts import build_index
 from tests.conftest import ROOT
 
 CATALOG = ROOT / "data" / "movies.parquet"
-SLICE = 300
+SLICE = 150  # real films, enough for 10 neighbours each; small so the build test stays quick
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +56,7 @@ def test_build_writes_every_artifact_and_passes_its_own_checks(built_slice):
     out, report = built_slice
     assert report.rows == SLICE
     assert {name for roles in MODEL_FILES.values() for name in roles.values()} | {MANIFEST_FILE} == set(report.files)
-    recall = report.checks["embedding recall@10 vs exact numpy (200 films)"]
+    (recall,) = [value for name, value in report.checks.items() if name.startswith("embedding recall@10")]
     assert recall == pytest.approx(1.0)  # exact index: anything less is a bug
     assert report.checks["seed_tfidf agreement@10 vs sklearn cosine"] == pytest.approx(1.0)
     assert report.checks["tfidf agreement@10 vs sklearn cosine"] == pytest.approx(1.0)
@@ -102,10 +102,10 @@ def test_stored_vectorizer_reproduces_the_stored_matrix(built_slice, slice_catal
 
 
 def test_rebuild_is_byte_identical(tmp_path, sentence_encoder):
-    first = build_index.build_index(CATALOG, tmp_path / "a", limit=40, model=sentence_encoder, progress=False)
-    build_index.build_index(CATALOG, tmp_path / "b", limit=40, model=sentence_encoder, progress=False)
+    first = build_index.build_index(CATALOG, tmp_path / "a", limit=30, model=sentence_encoder, progress=False)
+    build_index.build_index(CATALOG, tmp_path / "b", limit=30, model=sentence_encoder, progress=False)
     model_files = [name for roles in MODEL_FILES.values() for name in roles.values()]
-    assert first.rows == 40
+    assert first.rows == 30
     for name in model_files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

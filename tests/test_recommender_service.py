@@ -1,0 +1,110 @@
+"""recommender.service on the real catalog and committed index: what the UI and the API receive,
+and a clean QueryError (never a traceback) for every bad input."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import pytest
+
+from queries.errors import QueryError
+from recommender import service
+from tests.conftest import BAD_TEXT, NOT_TEXT
+
+
+@pytest.mark.parametrize("title", ["Zzyzx Qwerty Flibber", "Toy Stori 9"])
+def test_compare_unknown_title_raises_the_title_resolvers_error(title):
+    with pytest.raises(QueryError) as excinfo:
+        service.compare(title)
+    assert excinfo.value.not_found
+
+
+def test_compare_typo_suggests_the_film():
+    with pytest.raises(QueryError) as excinfo:
+        service.compare("Toy Storry")
+    assert "Toy Story (1995)" in excinfo.value.suggestions
+
+
+@pytest.mark.parametrize("k", [0, -1, 51, 1000, 2.5, float("nan"), float("inf"), "5", None, True, [5]])
+def test_bad_k_is_a_query_error(k):
+    for call in (service.compare, service.recommend_titles, service.search):
+        with pytest.raises(QueryError) as excinfo:
+            call("Toy Story", k)
+        assert "k" in excinfo.value.message
+
+
+@pytest.mark.parametrize("models", [["nope"], "embedding", [], [1]])
+def test_bad_model_names_are_a_query_error(models):
+    with pytest.raises(QueryError):
+        service.compare("Toy Story", 5, models)
+
+
+def test_compare_returns_every_model_side_by_side():
+    result = service.compare("toy story", 10.0)
+    assert result.query == "Toy Story (1995)" and result.k == 10
+    assert [model.model for model in result.models] == ["seed_tfidf", "tfidf", "embedding"]
+    for model in result.models:
+        assert len(model.results) == 10 and model.latency_ms >= 0 and model.label
+        assert result.row not in [item.row for item in model.results]
+        assert [item.score for item in model.results] == sorted((item.score for item in model.results), reverse=True)
+    sequel = next(item for item in result.models[2].results if item.title == "Toy Story 2")
+    assert sequel.year == 1999 and sequel.label == "Toy Story 2 (1999)" and sequel.movie_id == 863
+    assert sequel.reasons.directors == ["John Lasseter"]
+    assert sequel.reasons.genres == ["Animation", "Comedy", "Family"]
+    assert sequel.reasons.cast[:2] == ["Tom Hanks", "Tim Allen"]
+
+
+def test_compare_overlap_counts_the_shared_films():
+    result = service.compare("The Dark Knight", 10)
+    lists = {model.model: [item.label for item in model.results] for model in result.models}
+    assert [(o.first, o.second) for o in result.overlaps] == [
+        ("seed_tfidf", "tfidf"), ("seed_tfidf", "embedding"), ("tfidf", "embedding")]
+    for overlap in result.overlaps:
+        shared = [label for label in lists[overlap.first] if label in lists[overlap.second]]
+        assert overlap.labels == shared and overlap.shared == len(shared)
+        union = set(lists[overlap.first]) | set(lists[overlap.second])
+        assert overlap.jaccard == pytest.approx(len(shared) / len(union), abs=1e-3)
+    assert next(o for o in result.overlaps if o.first == "tfidf").shared >= 5  # both find the Batman films
+
+
+def test_compare_picks_a_version_by_year_and_lists_the_others():
+    latest = service.compare("Batman (1966)", 3, ["tfidf"])
+    assert latest.query == "Batman (1966)" and len(latest.models) == 1 and latest.overlaps == []
+    default = service.compare("Batman", 3, ["tfidf"])
+    assert default.query == "Batman (1989)" and default.other_versions == ["Batman (1966)"]
+
+
+def test_recommend_titles_answers_like_the_original():
+    answer = service.recommend_titles("Toy Story")
+    assert answer.modelo == service.DEFAULT_MODEL
+    assert len(answer.recomendaciones) == 5 == len(answer.etiquetas)
+    assert answer.recomendaciones[:2] == ["Toy Story 2", "Toy Story 3"]
+    assert "Toy Story (1995)" in answer.mensaje and "Toy Story" not in answer.recomendaciones
+
+
+def test_search_finds_the_martian_and_reports_every_model():
+    result = service.search("  a lonely astronaut stranded on Mars who grows potatoes ", 5)
+    assert result.text == "a lonely astronaut stranded on Mars who grows potatoes"
+    by_model = {model.model: [item.title for item in model.results] for model in result.models}
+    assert "The Martian" in by_model["embedding"] and by_model["tfidf"][0] == "The Martian"
+    assert all(item.reasons is None for model in result.models for item in model.results)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "!!!", *NOT_TEXT])
+def test_search_refuses_empty_long_or_non_text(text):
+    with pytest.raises(QueryError):
+        service.search(text)
+
+
+@pytest.mark.parametrize("text", BAD_TEXT)
+def test_hostile_text_is_answered_or_refused_cleanly(text):
+    for call in (service.search, service.compare, service.recommend_titles):
+        try:
+            call(text, 3)
+        except QueryError as exc:
+            assert exc.message
+
+
+def test_results_serialise_to_json_for_the_api():
+    for result in (service.compare("Titanic", 3), service.search("sinking ship romance", 3), service.recommend_titles("Titanic")):
+        assert json.loads(json.dumps(asdict(result)))
