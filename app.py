@@ -29,6 +29,8 @@ from fastapi.responses import JSONResponse
 
 import queries
 from queries import explore
+from recommender import service
+from recommender.artifacts import load_recommenders
 from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
@@ -36,6 +38,19 @@ from queries.text import MONTHS_ES, WEEKDAYS_ES
 from queries.titles import TitleScore, TitleVotes
 
 TITLE = "Películas: consultas y recomendaciones / Movie discovery"
+MODEL_ORDER = ["tfidf", "embedding", "hybrid", "seed_tfidf"]  # columns, left to right; the historical recipe last
+
+
+def recommender_problem() -> str | None:
+    """Check the index once at start-up: a broken one disables the recommender tabs, not the whole app."""
+    try:
+        load_recommenders()
+    except ArtifactError as error:
+        return str(error)
+    return None
+
+
+RECOMMENDER_PROBLEM = recommender_problem()
 MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
 
 
@@ -50,6 +65,8 @@ def answer(query: Callable[..., Any], *args: object) -> dict:
         return asdict(query(*args))
     except QueryError as exc:
         raise gr.Error(html.escape(exc.message), title="Consulta no válida", print_exception=False) from None
+    except ArtifactError as exc:  # a broken index disables the recommenders, not the whole app
+        raise gr.Error(html.escape(str(exc)), title="Recomendador no disponible", print_exception=False) from None
 
 
 # ------------------------------------------------------------------ API endpoints (named like the original)
@@ -107,6 +124,35 @@ def get_director(nombre_director: str) -> dict:
         nombre_director: nombre del director, p. ej. "Christopher Nolan".
     """
     return answer(queries.get_director, nombre_director)
+
+
+def recomendacion(titulo: str) -> dict:
+    """Las 5 películas más parecidas a un título, como en el proyecto original. / 5 similar films.
+
+    Args:
+        titulo: título de la película; un año entre paréntesis elige entre homónimas.
+    """
+    return answer(service.recommend_titles, titulo)
+
+
+def comparar_modelos(titulo: str, k: float = service.DEFAULT_K) -> dict:
+    """Las k películas más parecidas según cada modelo, con similitud, motivos, latencia y coincidencias.
+
+    Args:
+        titulo: título de la película.
+        k: cuántas películas por modelo (1–50).
+    """
+    return answer(service.compare, titulo, k)
+
+
+def buscar(texto: str, k: float = service.DEFAULT_K) -> dict:
+    """Búsqueda por descripción libre en cada modelo ("a lonely astronaut stranded on Mars"). / Free-text search.
+
+    Args:
+        texto: descripción de la película buscada (en inglés funciona mejor: el catálogo está en inglés).
+        k: cuántas películas por modelo (1–50).
+    """
+    return answer(service.search, texto, k)
 
 
 # ------------------------------------------------------------------ rendering for people
@@ -193,6 +239,74 @@ def error_message(query: Callable[..., Any]) -> Callable[[str], tuple[str, gr.Da
     return show
 
 
+def reasons_text(reasons: dict | None) -> str:
+    """Shared facets as one short line: 'director: Christopher Nolan · reparto: Christian Bale · …'."""
+    if not reasons:
+        return ""
+    parts = [
+        f"{name}: {', '.join(reasons[key][:limit])}"
+        for key, name, limit in (("directors", "dirección", 2), ("cast", "reparto", 3), ("genres", "géneros", 3),
+                                 ("keywords", "temas", 4))
+        if reasons.get(key)
+    ]
+    return " · ".join(parts)
+
+
+def model_card(model: dict) -> str:
+    """One model's ranked list as markdown: readable in a narrow column, unlike a 5-column table."""
+    lines = [f"#### {escape_markdown(model['label'])}", f"<small>{model['latency_ms']:.2f} ms</small>", ""]
+    for rank, item in enumerate(model["results"], start=1):
+        why = reasons_text(item.get("reasons"))
+        lines.append(f"{rank}. **{escape_markdown(item['title'])}** ({item['year']}) · `{item['score']:.3f}`")
+        if why:
+            lines.append(f"   <small>{escape_markdown(why)}</small>")
+    return "\n".join(lines)
+
+
+def overlap_text(result: dict, labels: dict[str, str]) -> str:
+    lines = [
+        f"- {escape_markdown(labels.get(o['first'], o['first']))} ∩ {escape_markdown(labels.get(o['second'], o['second']))}: "
+        f"{o['shared']} en común (Jaccard {o['jaccard']:.2f})"
+        for o in result["overlaps"]
+    ]
+    return "**Coincidencias entre listas**\n" + "\n".join(lines) if lines else ""
+
+
+def render_models(result: dict, heading: str) -> list[str]:
+    """[heading, then one markdown card per model in MODEL_ORDER] for the side-by-side columns."""
+    by_name = {model["model"]: model for model in result["models"]}
+    labels = {name: model["label"] for name, model in by_name.items()}
+    cards = [model_card(by_name[name]) if name in by_name else "" for name in MODEL_ORDER]
+    return [f"{heading}\n\n{overlap_text(result, labels)}", *cards]
+
+
+def render_comparison(result: dict) -> list:
+    default = next((m for m in result["models"] if m["model"] == service.DEFAULT_MODEL), None)
+    picks = ", ".join(escape_markdown(item["label"]) for item in default["results"]) if default else ""
+    heading = f"### Películas similares a {escape_markdown(result['query'])}"
+    if default:
+        heading += f"\nRecomendación ({escape_markdown(default['label'])}): {picks}."
+    if result.get("other_versions"):
+        heading += versions_note({"otras_versiones": result["other_versions"]})
+    return render_models(result, heading)
+
+
+def render_search(result: dict) -> list:
+    return render_models(result, f"### Resultados para «{escape_markdown(result['text'])}»")
+
+
+def models_error(query: Callable[..., Any]) -> Callable[..., list]:
+    def show(*args: object) -> list:
+        try:
+            query(*args)
+            message = "No se pudo responder. / Something went wrong."
+        except (QueryError, ArtifactError) as exc:
+            message = getattr(exc, "message", str(exc))
+        return [f"**⚠️ {escape_markdown(message)}**"] + [""] * len(MODEL_ORDER)
+
+    return show
+
+
 # ------------------------------------------------------------------ tabs
 
 
@@ -251,6 +365,62 @@ def query_tabs() -> None:
         "Director", "Películas dirigidas por una persona: fecha, presupuesto, ingresos, ganancia y retorno.",
         get_director, queries.get_director, render_person, "Director / directora",
         ["Christopher Nolan", "Kathryn Bigelow", "pedro almodovar", "Steven Spielberg"],
+    )
+
+
+def model_columns() -> list[gr.Markdown]:
+    """One markdown card per model, side by side (the historical recipe folded below), in MODEL_ORDER."""
+    cards: dict[str, gr.Markdown] = {}
+    with gr.Row(equal_height=False):
+        for name in MODEL_ORDER[:-1]:
+            with gr.Column(min_width=260):
+                cards[name] = gr.Markdown(sanitize_html=True)
+    with gr.Accordion("Receta original del proyecto (TF-IDF histórico: géneros, tagline, actor y director)", open=False):
+        cards[MODEL_ORDER[-1]] = gr.Markdown(sanitize_html=True)
+    return [cards[name] for name in MODEL_ORDER]
+
+
+def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Callable[..., Any],
+               render: Callable[[dict], list], input_label: str, examples: list[str], progress_note: str) -> None:
+    """A text + k -> every model's ranked list side by side; the endpoint returns the JSON."""
+    with gr.Tab(label):
+        gr.Markdown(intro)
+        if RECOMMENDER_PROBLEM:
+            gr.Markdown(f"**⚠️ Recomendadores desactivados:** {escape_markdown(RECOMMENDER_PROBLEM)}")
+        with gr.Row(equal_height=True):
+            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2)
+            k = gr.Slider(1, 20, value=service.DEFAULT_K, step=1, label="k (por modelo)", scale=1)
+            button = gr.Button("Comparar / Compare", variant="primary", scale=1)
+        gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
+        heading = gr.Markdown(progress_note)
+        columns = model_columns()
+        with gr.Accordion("Respuesta JSON de la API / API response", open=False):
+            raw = gr.JSON(label="respuesta", show_label=False)
+        call = gr.on([button.click, text.submit], endpoint, inputs=[text, k], outputs=raw, api_name=endpoint.__name__,
+                     show_progress_on=[heading])
+        call.success(render, inputs=raw, outputs=[heading, *columns], api_visibility="private", queue=False)
+        call.failure(models_error(query), inputs=[text, k], outputs=[heading, *columns], api_visibility="private",
+                     queue=False)
+
+
+def recommender_tabs() -> None:
+    models_tab(
+        "Recomendación",
+        "Películas parecidas a una que te gusta, según cada modelo, **lado a lado**: similitud, lo que tienen en "
+        "común, la latencia de cada modelo y cuánto coinciden sus listas. La pestaña *Comparación de modelos* mide "
+        "cuál acierta más con calificaciones reales de MovieLens.",
+        comparar_modelos, service.compare, render_comparison, "Título / Title",
+        ["Toy Story", "The Dark Knight", "Inception", "Amelie", "Batman (1966)", "Titanic"],
+        "Escribe un título y pulsa *Comparar*.",
+    )
+    models_tab(
+        "Búsqueda libre",
+        "Describe una película con tus palabras (mejor en inglés: el catálogo está en inglés). TF-IDF busca las "
+        "mismas palabras; los embeddings buscan el mismo sentido.",
+        buscar, service.search, render_search, "Descripción / Description",
+        ["a lonely astronaut stranded on Mars", "toys that come to life when nobody is watching",
+         "a heist inside someone's dreams", "a shark terrorizes a beach town", "robots fight aliens in a big city"],
+        "La primera búsqueda carga el modelo de embeddings (unos segundos); las siguientes tardan milisegundos.",
     )
 
 
@@ -331,7 +501,9 @@ def build_demo() -> gr.Blocks:
         )
         with gr.Tabs():
             query_tabs()
+            recommender_tabs()
             inputs, outputs = explore_tab()
+        gr.api(recomendacion, api_name="recomendacion")  # API only: the tab above shows it in context
         demo.load(explorar, inputs=inputs, outputs=outputs, api_visibility="private")
     demo.queue(default_concurrency_limit=4)
     return demo
