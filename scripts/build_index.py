@@ -189,7 +189,7 @@ def print_summary(report: BuildReport) -> None:
         print(f"| {name:<28} | {info['bytes'] / 1e6:>6.2f} MB |")
     total = sum(info["bytes"] for info in report.files.values())
     print(f"| {'total':<28} | {total / 1e6:>6.2f} MB |")
-    print("\nChecks: " + "; ".join(f"{name} = {value:.4f}" for name, value in report.checks.items()))
+    print("\nChecks: " + "; ".join(f"{name} = {value:.6f}" for name, value in report.checks.items()))
     print("Seconds: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in report.seconds.items()))
 
 
