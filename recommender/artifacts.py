@@ -158,6 +158,9 @@ def load_recommenders(catalog: Catalog | None = None, directory: Path | None = N
     with _cache_lock:
         if key not in _cache:
             manifest = read_manifest(directory)
-            verify_manifest(manifest, directory, catalog.checksum, len(catalog))
+            try:
+                verify_manifest(manifest, directory, catalog.checksum, len(catalog))
+            except (KeyError, TypeError, AttributeError) as exc:  # valid JSON, wrong shape
+                raise _fail(f"{directory / MANIFEST_FILE} is malformed ({type(exc).__name__}: {exc})") from exc
             _cache[key] = _load_models(directory, manifest, len(catalog))
         return _cache[key]

@@ -148,7 +148,7 @@ def test_same_size_corruption_is_refused(built_slice, slice_catalog, tmp_path):
     assert_refused(excinfo, "sha256")
 
 
-@pytest.mark.parametrize("damage", ["missing file", "missing manifest", "garbage manifest", "old format"])
+@pytest.mark.parametrize("damage", ["missing file", "missing manifest", "garbage manifest", "old format", "wrong shape"])
 def test_missing_or_unreadable_artifacts_are_refused(built_slice, slice_catalog, tmp_path, damage):
     target = copy_index(built_slice[0], tmp_path / "index")
     if damage == "missing file":
@@ -157,6 +157,10 @@ def test_missing_or_unreadable_artifacts_are_refused(built_slice, slice_catalog,
         (target / MANIFEST_FILE).unlink()
     elif damage == "garbage manifest":
         (target / MANIFEST_FILE).write_text("{not json")
+    elif damage == "wrong shape":
+        manifest = json.loads((target / MANIFEST_FILE).read_text())
+        manifest["files"] = ["embedding.faiss"]
+        (target / MANIFEST_FILE).write_text(json.dumps(manifest))
     else:
         manifest = json.loads((target / MANIFEST_FILE).read_text())
         manifest["format"] = 0
