@@ -281,7 +281,7 @@ def render_models(result: dict, heading: str) -> list[str]:
 
 
 def render_comparison(result: dict) -> list:
-    default = next((m for m in result["models"] if m["model"] == service.DEFAULT_MODEL), None)
+    default = next((m for m in result["models"] if m["model"] == service.default_model()), None)
     picks = ", ".join(escape_markdown(item["label"]) for item in default["results"]) if default else ""
     heading = f"### Películas similares a {escape_markdown(result['query'])}"
     if default:
@@ -407,8 +407,10 @@ def recommender_tabs() -> None:
     models_tab(
         "Recomendación",
         "Películas parecidas a una que te gusta, según cada modelo, **lado a lado**: similitud, lo que tienen en "
-        "común, la latencia de cada modelo y cuánto coinciden sus listas. La pestaña *Comparación de modelos* mide "
-        "cuál acierta más con calificaciones reales de MovieLens.",
+        "común, la latencia de cada modelo y cuánto coinciden sus listas. TF-IDF y embeddings buscan películas "
+        "*que se parecen*; el **híbrido** (el modelo por defecto de `recomendacion`) suma una preferencia por lo "
+        "que mucha gente vio, y responde mejor a «a quien le gustó esta, también le gustó…» — a costa de ser más "
+        "previsible. La pestaña *Comparación de modelos* lo mide con calificaciones reales de MovieLens.",
         comparar_modelos, service.compare, render_comparison, "Título / Title",
         ["Toy Story", "The Dark Knight", "Inception", "Amelie", "Batman (1966)", "Titanic"],
         "Escribe un título y pulsa *Comparar*.",

@@ -31,7 +31,7 @@ def normalize(text: str) -> str:
     return " ".join(kept.split())
 
 
-def clean_input(text: object, what: str) -> str:
+def clean_input(text: object, what: str, max_chars: int = MAX_INPUT_CHARS) -> str:
     """Validate free text from a user or API client; return it stripped.
 
     ``what`` names the field in the message ('el título', 'el nombre'...).
@@ -43,9 +43,9 @@ def clean_input(text: object, what: str) -> str:
     stripped = text.replace("\x00", "").strip()
     if not stripped:
         raise QueryError(f"Escribe {what}. / Please type something.")
-    if len(stripped) > MAX_INPUT_CHARS:
+    if len(stripped) > max_chars:
         raise QueryError(
-            f"{what.capitalize()} es demasiado largo ({len(stripped):,} caracteres; máximo {MAX_INPUT_CHARS}). "
+            f"{what.capitalize()} es demasiado largo ({len(stripped):,} caracteres; máximo {max_chars}). "
             f"/ Input too long."
         )
     if not normalize(stripped):

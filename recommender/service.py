@@ -17,15 +17,19 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from queries.catalog import Catalog, load_catalog
-from queries.errors import QueryError
+from queries.errors import ArtifactError, QueryError
 from queries.text import clean_input
 from queries.titles import resolve_title
 from recommender.artifacts import load_recommenders
+from recommender.comparison import load_results
+from recommender.hybrid import hybrid_from_results
 from recommender.base import Neighbours, Recommender
 from recommender.explain import Explainer, Reasons
 
-DEFAULT_MODEL = "embedding"  # the model behind recomendacion(); the evaluation issue may switch it to "hybrid"
+DEFAULT_MODEL = "hybrid"  # behind recomendacion(): best HR@10 and nDCG@10 in data/eval/RESULTS.md
+FALLBACK_MODEL = "embedding"  # when the evaluation (and so the hybrid's weights) does not describe this index
 DEFAULT_K = 5
+MAX_TEXT_CHARS = 500  # a free-text description may be longer than a title
 MIN_K, MAX_K = 1, 50
 
 
@@ -139,11 +143,42 @@ def _explainer(catalog: Catalog) -> Explainer:
         return entry[1]
 
 
+_serving: dict[int, tuple[Catalog, dict[str, Recommender]]] = {}
+_serving_lock = threading.Lock()
+
+
+def serving_recommenders(catalog: Catalog | None = None) -> dict[str, Recommender]:
+    """What the app serves: the indexed models plus the evaluated hybrid, built once per catalog.
+
+    The hybrid's weights and popularity prior come from data/eval/results.json; when those results
+    were measured on another catalog or index (e.g. MOVIES_DATA_DIR points at the full Kaggle data),
+    the hybrid is left out rather than served with weights that were never validated there.
+    """
+    catalog = catalog if catalog is not None else load_catalog()
+    with _serving_lock:
+        entry = _serving.get(id(catalog))
+        if entry is None or entry[0] is not catalog:
+            models = dict(load_recommenders(catalog))
+            try:
+                models["hybrid"] = hybrid_from_results(models, catalog, load_results(catalog=catalog))
+            except ArtifactError:
+                pass
+            entry = (catalog, models)
+            _serving[id(catalog)] = entry
+        return entry[1]
+
+
+def default_model(recommenders: Mapping[str, Recommender] | None = None) -> str:
+    """DEFAULT_MODEL when it is served, else FALLBACK_MODEL."""
+    recommenders = recommenders if recommenders is not None else serving_recommenders()
+    return DEFAULT_MODEL if DEFAULT_MODEL in recommenders else FALLBACK_MODEL
+
+
 def _context(
     catalog: Catalog | None, recommenders: Mapping[str, Recommender] | None
 ) -> tuple[Catalog, Mapping[str, Recommender]]:
     catalog = catalog if catalog is not None else load_catalog()
-    recommenders = recommenders if recommenders is not None else load_recommenders(catalog)
+    recommenders = recommenders if recommenders is not None else serving_recommenders(catalog)
     return catalog, recommenders
 
 
@@ -203,13 +238,14 @@ def compare(
 
 
 def recommend_titles(
-    title_text: object, k: object = DEFAULT_K, *, model: str = DEFAULT_MODEL,
+    title_text: object, k: object = DEFAULT_K, *, model: str | None = None,
     catalog: Catalog | None = None, recommenders: Mapping[str, Recommender] | None = None,
 ) -> TitleRecommendations:
-    """The original project's answer: the titles of the k (default 5) films most like the given one."""
+    """The original project's answer: the titles of the k (default 5) films most like the given one,
+    from ``model`` (default: the evaluation's winner, see ``default_model``)."""
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
-    (chosen,) = _choose_models(recommenders, [model])
+    (chosen,) = _choose_models(recommenders, [model or default_model(recommenders)])
     match = resolve_title(title_text, catalog)
     found = chosen.similar(match.row, k)
     rows = found.rows.tolist()
@@ -229,7 +265,7 @@ def search(
     catalog: Catalog | None = None, recommenders: Mapping[str, Recommender] | None = None,
 ) -> SearchResults:
     """Every model's k best films for a free-text description (the first call loads the sentence model)."""
-    typed = clean_input(text, "el texto")
+    typed = clean_input(text, "el texto", max_chars=MAX_TEXT_CHARS)
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
     lists = []
@@ -246,6 +282,6 @@ def warm_up(recommenders: Mapping[str, Recommender] | None = None) -> float:
     """Load the sentence model now (e.g. in a background thread at start-up) so the first free-text
     search does not pay for it; returns the seconds it took."""
     started = time.perf_counter()
-    for model in (recommenders if recommenders is not None else load_recommenders()).values():
+    for model in (recommenders if recommenders is not None else serving_recommenders()).values():
         model.search("warm up", 1)
     return time.perf_counter() - started

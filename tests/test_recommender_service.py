@@ -42,7 +42,7 @@ def test_bad_model_names_are_a_query_error(models):
 def test_compare_returns_every_model_side_by_side():
     result = service.compare("toy story", 10.0)
     assert result.query == "Toy Story (1995)" and result.k == 10
-    assert [model.model for model in result.models] == ["seed_tfidf", "tfidf", "embedding"]
+    assert [model.model for model in result.models] == ["seed_tfidf", "tfidf", "embedding", "hybrid"]
     for model in result.models:
         assert len(model.results) == 10 and model.latency_ms >= 0 and model.label
         assert result.row not in [item.row for item in model.results]
@@ -55,7 +55,7 @@ def test_compare_returns_every_model_side_by_side():
 
 
 def test_compare_overlap_counts_the_shared_films():
-    result = service.compare("The Dark Knight", 10)
+    result = service.compare("The Dark Knight", 10, ["seed_tfidf", "tfidf", "embedding"])
     lists = {model.model: [item.label for item in model.results] for model in result.models}
     assert [(o.first, o.second) for o in result.overlaps] == [
         ("seed_tfidf", "tfidf"), ("seed_tfidf", "embedding"), ("tfidf", "embedding")]
@@ -76,7 +76,7 @@ def test_compare_picks_a_version_by_year_and_lists_the_others():
 
 def test_recommend_titles_answers_like_the_original():
     answer = service.recommend_titles("Toy Story")
-    assert answer.modelo == service.DEFAULT_MODEL
+    assert answer.modelo == service.DEFAULT_MODEL == "hybrid"  # the evaluation's winner
     assert len(answer.recomendaciones) == 5 == len(answer.etiquetas)
     assert answer.recomendaciones[:2] == ["Toy Story 2", "Toy Story 3"]
     assert "Toy Story (1995)" in answer.mensaje and "Toy Story" not in answer.recomendaciones
@@ -108,3 +108,30 @@ def test_hostile_text_is_answered_or_refused_cleanly(text):
 def test_results_serialise_to_json_for_the_api():
     for result in (service.compare("Titanic", 3), service.search("sinking ship romance", 3), service.recommend_titles("Titanic")):
         assert json.loads(json.dumps(asdict(result)))
+
+
+def test_the_hybrid_is_served_with_the_evaluated_weights():
+    from recommender.comparison import load_results
+
+    hybrid = service.serving_recommenders()["hybrid"]
+    stored = load_results()["hybrid"]["weights"]
+    assert hybrid.weights.as_dict() == stored
+    toy_story = service.recommend_titles("Toy Story", 10)
+    assert toy_story.recomendaciones[:2] == ["Toy Story 2", "Toy Story 3"]
+
+
+def test_without_valid_evaluation_results_the_default_falls_back_to_embeddings():
+    from recommender.artifacts import load_recommenders
+
+    indexed_only = load_recommenders()  # what serving_recommenders gives when results.json does not apply
+    assert "hybrid" not in indexed_only
+    assert service.default_model(indexed_only) == service.FALLBACK_MODEL == "embedding"
+    assert service.recommend_titles("Toy Story", recommenders=indexed_only).modelo == "embedding"
+
+
+def test_free_text_may_be_longer_than_a_title_but_is_bounded():
+    description = "an astronaut is stranded alone on Mars and must grow food to survive until rescue " * 5
+    assert 200 < len(description.strip()) <= service.MAX_TEXT_CHARS
+    assert service.search(description, 3, ["tfidf"]).models[0].results[0].title == "The Martian"
+    with pytest.raises(QueryError, match="demasiado largo"):
+        service.search("x" * (service.MAX_TEXT_CHARS + 1), 3)
