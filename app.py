@@ -17,6 +17,7 @@ for _name, _value in {
 
 import html
 import inspect
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -29,13 +30,14 @@ from fastapi.responses import JSONResponse
 
 import queries
 from queries import explore
-from recommender import service
+from recommender import comparison, service
 from recommender.artifacts import load_recommenders
 from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
 from queries.text import MONTHS_ES, WEEKDAYS_ES
 from queries.titles import TitleScore, TitleVotes
+from recommender.service import TitleRecommendations
 
 TITLE = "Películas: consultas y recomendaciones / Movie discovery"
 MODEL_ORDER = ["tfidf", "embedding", "hybrid", "seed_tfidf"]  # columns, left to right; the historical recipe last
@@ -51,6 +53,9 @@ def recommender_problem() -> str | None:
 
 
 RECOMMENDER_PROBLEM = recommender_problem()
+EVALUATION = None  # set in build_demo: results.json, when it describes this catalog and index
+SYSTEM_LABELS: dict[str, str] = {}
+COMPARISON_INITIAL: list = []
 MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
 
 
@@ -140,7 +145,7 @@ def comparar_modelos(titulo: str, k: float = service.DEFAULT_K) -> dict:
 
     Args:
         titulo: título de la película.
-        k: cuántas películas por modelo (1–50).
+        k: cuántas películas por modelo (1–20).
     """
     return answer(service.compare, titulo, k)
 
@@ -150,7 +155,7 @@ def buscar(texto: str, k: float = service.DEFAULT_K) -> dict:
 
     Args:
         texto: descripción de la película buscada (en inglés funciona mejor: el catálogo está en inglés).
-        k: cuántas películas por modelo (1–50).
+        k: cuántas películas por modelo (1–20).
     """
     return answer(service.search, texto, k)
 
@@ -336,6 +341,12 @@ def query_tab(
 
 
 def query_tabs() -> None:
+    """The original project's six queries, one sub-tab each, inside one top-level tab."""
+    with gr.Tab("Consultas"), gr.Tabs():
+        original_queries()
+
+
+def original_queries() -> None:
     query_tab(
         "Estrenos por mes", "Cuántas películas del catálogo se estrenaron en un mes, sumando todos los años.",
         cantidad_filmaciones_mes, queries.cantidad_filmaciones_mes, render_month, "Mes / Month",
@@ -426,6 +437,92 @@ def recommender_tabs() -> None:
     )
 
 
+def evaluation_results() -> dict | None:
+    """data/eval/results.json when it describes this catalog and index, else None (the tab says why)."""
+    try:
+        return comparison.load_results(catalog=queries.load_catalog())
+    except ArtifactError:
+        return None
+
+
+def evaluacion_pelicula(pelicula: str) -> dict:
+    """Para una película de prueba: lo que sus fans también calificaron alto (verdad de referencia) junto al top 10
+    de cada modelo. / Ground truth next to each model's top 10 for one test film.
+
+    Args:
+        pelicula: etiqueta "Título (año)" de una de las películas de prueba de la evaluación.
+    """
+    results = EVALUATION or {}
+    choices = dict(comparison.film_choices(results)) if results else {}
+    if not results:
+        raise gr.Error("La evaluación no está disponible: ejecuta `python scripts/evaluate.py`.", print_exception=False)
+    if not isinstance(pelicula, str) or pelicula not in choices:
+        raise gr.Error("Elige una de las películas de prueba de la lista. / Pick a test film from the list.",
+                       print_exception=False)
+    table = comparison.film_view(results, choices[pelicula])
+    return {"resumen": comparison.film_summary(results, choices[pelicula]), "tabla": table.to_dict(orient="records")}
+
+
+def render_film_evaluation(result: dict) -> tuple[str, pd.DataFrame]:
+    summary = result["resumen"]
+    hits = ", ".join(f"{escape_markdown(SYSTEM_LABELS.get(name, name))}: {count}" for name, count in summary["hits"].items())
+    message = (
+        f"**{escape_markdown(summary['label'])}**: {summary['heldout_fans']} fans en los usuarios de prueba; "
+        f"{summary['relevant']} películas co-liked de referencia. Aciertos en el top 10 (✓): {hits}."
+    )
+    return message, pd.DataFrame(result["tabla"])
+
+
+def metric_chart(metric_label: str):
+    """Bars of one metric per model with their 95% bootstrap intervals (matplotlib: native plots lack error bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = comparison.metric_values(EVALUATION)
+    values = values[values["metric_label"] == metric_label]
+    figure, axis = plt.subplots(figsize=(9, 3.8), layout="constrained")
+    colours = ["#f97316" if name == service.default_model() else "#6366f1" for name in values["system"]]
+    axis.barh(values["label"], values["mean"], color=colours,
+              xerr=[values["mean"] - values["low"], values["high"] - values["mean"]], capsize=4)
+    axis.invert_yaxis()
+    axis.set_xlabel(f"{metric_label} (media y intervalo bootstrap del 95 %)")
+    axis.set_title(f"{metric_label} por modelo — {EVALUATION['counts']['test_queries'] if 'counts' in EVALUATION else ''} películas de prueba".strip(" —"))
+    axis.grid(axis="x", alpha=0.3)
+    plt.close(figure)
+    return figure
+
+
+def comparison_tab() -> None:
+    with gr.Tab("Comparación de modelos"):
+        if EVALUATION is None:
+            gr.Markdown("**⚠️ La evaluación no describe este catálogo o índice:** ejecuta `python scripts/evaluate.py`.")
+            return
+        gr.Markdown(
+            "¿Qué modelo recomienda lo que la gente **realmente** ve junta? Para cada película de prueba, la verdad de "
+            "referencia son las películas que más calificaron con ≥ 4 los mismos usuarios de MovieLens (usuarios "
+            "distintos de los de entrenamiento). Intervalos de confianza bootstrap del 95 %; protocolo completo en "
+            "`data/eval/RESULTS.md` (`python scripts/evaluate.py`)."
+        )
+        gr.Dataframe(comparison.metric_table(EVALUATION), interactive=False, wrap=True, show_label=False)
+        labels = list(dict.fromkeys(comparison.metric_values(EVALUATION)["metric_label"]))
+        metric = gr.Dropdown(labels, value=labels[1] if len(labels) > 1 else labels[0], label="Métrica del gráfico")
+        chart = gr.Plot(value=metric_chart(metric.value), show_label=False)
+        metric.change(metric_chart, inputs=metric, outputs=chart, api_visibility="private")
+        gr.Markdown("#### Una película de prueba: verdad de referencia junto a cada modelo")
+        choices = [label for label, _ in comparison.film_choices(EVALUATION)]
+        film = gr.Dropdown(choices, value="Toy Story (1995)" if "Toy Story (1995)" in choices else choices[0],
+                           label="Película de prueba", filterable=True)
+        summary = gr.Markdown()
+        table = gr.Dataframe(interactive=False, wrap=True, show_label=False, pinned_columns=2)
+        with gr.Accordion("Respuesta JSON de la API / API response", open=False):
+            raw = gr.JSON(label="respuesta", show_label=False)
+        call = film.change(evaluacion_pelicula, inputs=film, outputs=raw, api_name="evaluacion_pelicula")
+        call.success(render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private", queue=False)
+        COMPARISON_INITIAL.extend([film, raw, summary, table])
+
+
 def explorar(desde: float, hasta: float, genero: str, votos_minimos: float) -> tuple:
     """Datos de los gráficos de exploración, filtrados por años y género. / Chart data, filtered.
 
@@ -494,7 +591,11 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
 
 
 def build_demo() -> gr.Blocks:
+    global EVALUATION
     catalog = queries.load_catalog()  # fail fast, and make the first request as quick as the rest
+    EVALUATION = evaluation_results()
+    if EVALUATION:
+        SYSTEM_LABELS.update({system["name"]: system["label"] for system in EVALUATION["systems"]})
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(
             f"# 🎬 {TITLE}\n"
@@ -502,11 +603,16 @@ def build_demo() -> gr.Blocks:
             "cada pestaña es también un endpoint de la API (ver «Use via API» al pie)."
         )
         with gr.Tabs():
-            query_tabs()
             recommender_tabs()
+            query_tabs()
+            comparison_tab()
             inputs, outputs = explore_tab()
         gr.api(recomendacion, api_name="recomendacion")  # API only: the tab above shows it in context
         demo.load(explorar, inputs=inputs, outputs=outputs, api_visibility="private")
+        if COMPARISON_INITIAL:
+            film, raw, summary, table = COMPARISON_INITIAL
+            demo.load(evaluacion_pelicula, inputs=film, outputs=raw, api_visibility="private").success(
+                render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private")
     demo.queue(default_concurrency_limit=4)
     return demo
 
@@ -526,6 +632,7 @@ REST_ROUTES: list[tuple[str, str, Callable[..., Any], type]] = [
     ("votos_titulo", "titulo", queries.votos_titulo, TitleVotes),
     ("get_actor", "nombre_actor", queries.get_actor, PersonReturn),
     ("get_director", "nombre_director", queries.get_director, PersonReturn),
+    ("recomendacion", "titulo", service.recommend_titles, TitleRecommendations),
 ]
 
 
@@ -548,6 +655,11 @@ async def query_error_response(_request: Request, error: QueryError) -> JSONResp
     )
 
 
+async def artifact_error_response(_request: Request, error: ArtifactError) -> JSONResponse:
+    """A broken index: the recommender is unavailable (503), the queries keep working."""
+    return JSONResponse({"detail": str(error)}, status_code=503)
+
+
 def create_app() -> FastAPI:
     """FastAPI with the original project's GET routes (OpenAPI docs at /docs) and the Gradio app at /."""
     api = FastAPI(
@@ -556,6 +668,7 @@ def create_app() -> FastAPI:
         version="1.0",
     )
     api.add_exception_handler(QueryError, query_error_response)
+    api.add_exception_handler(ArtifactError, artifact_error_response)
     for name, parameter, query, model in REST_ROUTES:
         api.add_api_route(
             f"/{name}/{{{parameter}:path}}",  # :path lets titles contain '/' ("Face/Off")
@@ -565,7 +678,8 @@ def create_app() -> FastAPI:
             summary=globals()[name].__doc__.splitlines()[0],
             response_model=model,
             responses={404: {"description": "Unknown title or name; `suggestions` lists candidates"},
-                       422: {"description": "Invalid input (empty, too long, not a month...)"}},
+                       422: {"description": "Invalid input (empty, too long, not a month...)"},
+                       503: {"description": "Recommender index missing or stale (recomendacion only)"}},
         )
     return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, **ui_options())
 
@@ -581,7 +695,15 @@ def server_address() -> tuple[str, int]:
     return host, int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
 
 
+def warm_up_in_background() -> None:
+    """Load the sentence model after start-up, off the request path, so the first free-text search is fast
+    (the app answers HTTP before this finishes; until then the first search loads it itself)."""
+    if RECOMMENDER_PROBLEM is None:
+        threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
+
+
 if __name__ == "__main__":
+    warm_up_in_background()
     host, port = server_address()
     print(f"* Running on http://{host}:{port}  (REST docs: /docs, MCP: /gradio_api/mcp/sse)", flush=True)
     uvicorn.run(create_app(), host=host, port=port, log_level="warning")

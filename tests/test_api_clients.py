@@ -25,12 +25,19 @@ def client(live_url) -> Client:
     return Client(live_url, verbose=False)
 
 
-def test_view_api_lists_every_endpoint_with_its_parameter(client):
+MODEL_ENDPOINTS = {
+    "recomendacion": ["titulo"], "comparar_modelos": ["titulo", "k"], "buscar": ["texto", "k"],
+    "evaluacion_pelicula": ["pelicula"], "explorar": ["desde", "hasta", "genero", "votos_minimos"],
+}
+
+
+def test_view_api_lists_every_endpoint_with_its_parameters(client):
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    for name, parameter in QUERY_ENDPOINTS.items():
-        assert [p["parameter_name"] for p in api[f"/{name}"]["parameters"]] == [parameter]
+    expected = {name: [parameter] for name, parameter in QUERY_ENDPOINTS.items()} | MODEL_ENDPOINTS
+    for name, parameters in expected.items():
+        assert [p["parameter_name"] for p in api[f"/{name}"]["parameters"]] == parameters
         assert api[f"/{name}"]["description"], f"/{name} has no description"
-    assert not any("render" in name or "lambda" in name for name in api)
+    assert set(api) == {f"/{name}" for name in expected}  # no UI-only helper leaks into the API
 
 
 def test_every_query_endpoint_answers_with_real_values(client):
@@ -43,6 +50,40 @@ def test_every_query_endpoint_answers_with_real_values(client):
     assert (actor["cantidad_peliculas"], actor["peliculas_con_retorno"]) == (32, 30)
     director = client.predict("Christopher Nolan", api_name="/get_director")
     assert {film["titulo"] for film in director["peliculas"]} >= {"Inception", "Memento", "The Dark Knight"}
+
+
+def test_recommender_endpoints_answer_with_real_films(client):
+    original = client.predict("Toy Story", api_name="/recomendacion")
+    assert original["modelo"] == "hybrid" and original["recomendaciones"][:2] == ["Toy Story 2", "Toy Story 3"]
+    compared = client.predict("The Dark Knight", 10, api_name="/comparar_modelos")
+    by_model = {m["model"]: [item["title"] for item in m["results"]] for m in compared["models"]}
+    assert set(by_model) == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
+    assert "Batman Begins" in by_model["embedding"] and "The Dark Knight Rises" in by_model["tfidf"]
+    found = client.predict("a lonely astronaut stranded on Mars who grows potatoes", 5, api_name="/buscar")
+    assert "The Martian" in [item["title"] for m in found["models"] if m["model"] == "embedding" for item in m["results"]]
+    film = client.predict("Toy Story (1995)", api_name="/evaluacion_pelicula")
+    assert film["resumen"]["hits"]["hybrid"] == 4 and len(film["tabla"]) == 10
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("endpoint", ["/recomendacion", "/buscar"])
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 10_000, "<img src=x onerror=alert(1)>", "{0}%s", "\x00"], ids=repr)
+def test_recommender_endpoints_handle_bad_text_cleanly(client, endpoint, bad):
+    """A title that is markup is unknown (clean error); free text that is markup is just text to search."""
+    try:
+        result = client.predict(bad, api_name=endpoint)
+    except AppError as error:
+        assert "Traceback" not in str(error) and "<img" not in str(error)
+        return
+    assert endpoint == "/buscar" and bad.strip() and len(bad) <= 500, f"{endpoint} answered {bad!r}"
+    assert result["text"] == bad.strip() and len(result["models"]) == 4
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("k", [0, 51, -3, 2.5], ids=repr)
+def test_comparison_refuses_bad_k(client, k):
+    with pytest.raises(AppError, match="k debe|greater than maximum|less than minimum"):
+        client.predict("Toy Story", k, api_name="/comparar_modelos")
 
 
 @pytest.mark.bad_input
@@ -78,6 +119,7 @@ def test_rest_routes_answer_like_the_original(rest):
     assert rest.get("/votos_titulo/Toy%20Story").json()["votos"] == 5269
     assert rest.get("/get_actor/Tom%20Hanks").json()["cantidad_peliculas"] == 32
     assert rest.get("/get_director/Christopher%20Nolan").json()["cantidad_peliculas"] == 8
+    assert rest.get("/recomendacion/Toy%20Story").json()["recomendaciones"][:2] == ["Toy Story 2", "Toy Story 3"]
 
 
 def test_rest_unknown_is_404_with_suggestions_and_invalid_is_422(rest):
@@ -102,6 +144,7 @@ def test_rest_bad_input_never_500(rest, route, bad):
 def test_openapi_documents_every_route(rest):
     paths = rest.get("/openapi.json").json()["paths"]
     assert {f"/{name}/{{{parameter}}}" for name, parameter in QUERY_ENDPOINTS.items()} <= set(paths)
+    assert "/recomendacion/{titulo}" in paths
     assert rest.get("/docs").status_code == 200
 
 
@@ -114,4 +157,4 @@ def test_rest_over_real_http(live_url):
 def test_mcp_server_exposes_the_queries_as_tools(live_url):
     schema = httpx.get(f"{live_url}/gradio_api/mcp/schema", timeout=10).json()
     names = {tool["name"] for tool in schema}
-    assert set(QUERY_ENDPOINTS) <= names, names
+    assert set(QUERY_ENDPOINTS) | {"recomendacion", "comparar_modelos", "buscar"} <= names, names

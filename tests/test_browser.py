@@ -43,8 +43,14 @@ def page(browser, live_url) -> Page:
     context.close()
 
 
+QUERY_TABS = {"Estrenos por mes", "Estrenos por día", "Score por título", "Votos por título", "Actor", "Director"}
+
+
 def open_tab(page: Page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    """Top-level tabs, and the six query sub-tabs inside 'Consultas'."""
+    if name in QUERY_TABS:
+        page.get_by_role("tab", name="Consultas", exact=True).click()
+    page.get_by_role("tab", name=name, exact=True).click()
 
 
 def ask(page: Page, label: str, text: str) -> None:
@@ -118,3 +124,34 @@ def test_explore_tab_redraws_with_filters(page):
     expect(page.get_by_text("Distribución de puntuaciones").filter(visible=True).first).to_be_visible()
     page.wait_for_timeout(1000)
     shot(page, "exploracion")
+
+
+def test_recommendation_tab_shows_models_side_by_side(page):
+    open_tab(page, "Recomendación")
+    ask(page, "Título / Title", "Toy Story")
+    expect(page.get_by_text("Películas similares a Toy Story (1995)")).to_be_visible(timeout=20_000)
+    for heading in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_text("Toy Story 2").filter(visible=True).first).to_be_visible()
+    expect(page.get_by_text("dirección: John Lasseter").filter(visible=True).first).to_be_visible()
+    expect(page.get_by_text("Coincidencias entre listas")).to_be_visible()
+    shot(page, "recomendacion")
+
+
+def test_free_text_search_finds_the_martian(page):
+    open_tab(page, "Búsqueda libre")
+    ask(page, "Descripción / Description", "a lonely astronaut stranded on Mars")
+    expect(page.get_by_text("Resultados para «a lonely astronaut stranded on Mars»")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The Martian").filter(visible=True).first).to_be_visible()
+    shot(page, "busqueda_libre")
+
+
+def test_comparison_tab_shows_metrics_and_a_film(page):
+    open_tab(page, "Comparación de modelos")
+    expect(page.get_by_text("Híbrido (TF-IDF + embeddings + popularidad)").filter(visible=True).first).to_be_visible(
+        timeout=15_000)
+    expect(page.get_by_text("165 fans en los usuarios de prueba")).to_be_visible(timeout=15_000)
+    page.get_by_role("combobox", name="Película de prueba").click()  # the list shows its first 100 films
+    page.get_by_role("option", name="Avatar (2009)", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Avatar \(2009\): \d+ fans"))).to_be_visible(timeout=15_000)
+    shot(page, "comparacion_de_modelos")
