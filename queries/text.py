@@ -13,6 +13,7 @@ from rapidfuzz import fuzz, process
 from queries.errors import QueryError
 
 MAX_INPUT_CHARS = 200
+DROP_APOSTROPHES = str.maketrans("", "", "'’‘`´")
 YEAR_SUFFIX = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$", re.DOTALL)
 
 MONTHS_ES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
@@ -24,8 +25,11 @@ WEEKDAYS_EN = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday
 
 
 def normalize(text: str) -> str:
-    """Case-, accent- and punctuation-insensitive key: 'Amélie!' -> 'amelie', 'Spider-Man' -> 'spider man'."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Case-, accent- and punctuation-insensitive key: 'Amélie!' -> 'amelie', 'Spider-Man' -> 'spider man'.
+
+    Apostrophes vanish rather than split a word, so "Schindlers List" finds "Schindler's List".
+    """
+    decomposed = unicodedata.normalize("NFKD", text.translate(DROP_APOSTROPHES))
     without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     kept = "".join(ch if ch.isalnum() else " " for ch in without_marks.casefold())
     return " ".join(kept.split())

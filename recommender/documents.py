@@ -48,9 +48,16 @@ def _names(values: Iterable[str] | None) -> list[str]:
     return [str(value) for value in values] if values is not None else []
 
 
+APOSTROPHES_AS_SPACES = str.maketrans({mark: " " for mark in "'’‘`´"})
+
+
 def person_token(name: str) -> str:
-    """'Tom Hanks' -> 'tom_hanks', "Lupita Nyong'o" -> 'lupita_nyong_o': one token per person for TF-IDF."""
-    return normalize(name).replace(" ", "_")
+    """'Tom Hanks' -> 'tom_hanks', "Lupita Nyong'o" -> 'lupita_nyong_o': one token per person for TF-IDF.
+
+    Apostrophes split the token here even though lookups drop them: the committed index was built
+    this way, and a template change must be a deliberate rebuild, not a side effect of search tweaks.
+    """
+    return normalize(name.translate(APOSTROPHES_AS_SPACES)).replace(" ", "_")
 
 
 def _squash(parts: Sequence[str]) -> str:

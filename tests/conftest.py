@@ -29,7 +29,7 @@ csv.field_size_limit(1 << 30)
 BAD_TEXT = [
     "", "   ", "\t\n", "x" * 10_000, "(", "[", ".*", "a+?", "\\", "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>", "😀🎬", "\x00", "{0}", "%s%s", "'; DROP TABLE movies; --",
-    "../../etc/passwd", "‮evil", "12345",
+    "../../etc/passwd", "‮evil", "12345", "e\u0301\u0301\u0301\u0301", "שלום עולם", "🎬" * 300,
 ]
 NOT_TEXT = [None, 123, 4.5, ["Titanic"], {"titulo": "Titanic"}]
 

@@ -104,6 +104,22 @@ def test_raw_two_step_http_api(live_url):
     assert data[0]["votos"] == 13752
 
 
+@pytest.mark.bad_input
+@pytest.mark.parametrize("endpoint", ["score_titulo", "get_actor", "cantidad_filmaciones_mes", "recomendacion", "buscar"])
+@pytest.mark.parametrize("payload", [[None], [123], [["Titanic"]], [{"a": 1}], [], ["Titanic", "extra", "args"]],
+                         ids=repr)
+def test_wrong_types_through_the_raw_api_are_clean_errors(live_url, endpoint, payload):
+    """What a careless HTTP client might send: the answer is an error event or a 4xx, never a 500 or a hang."""
+    with httpx.Client(base_url=live_url, timeout=30) as http:
+        posted = http.post(f"/gradio_api/call/{endpoint}", json={"data": payload})
+        assert posted.status_code < 500, posted.text
+        if posted.status_code >= 400:
+            return
+        stream = http.get(f"/gradio_api/call/{endpoint}/{posted.json()['event_id']}").text
+    assert "event: error" in stream or "event: complete" in stream
+    assert "Traceback" not in stream
+
+
 # ------------------------------------------------------------------ REST routes
 
 

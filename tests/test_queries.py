@@ -233,3 +233,26 @@ def test_normalize_is_idempotent_and_plain(text):
 def test_split_year_round_trips(title, year):
     assert split_year(f"{title} ({year})") == (title.rstrip(), year)
     assert split_year(title) == (title, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_every_catalog_title_resolves_to_a_film_with_that_title(data, catalog):
+    """Any real title, typed in any case, with accents stripped or punctuation dropped, finds a film so titled."""
+    from queries.titles import resolve_title
+    import unicodedata
+
+    row = data.draw(st.integers(0, len(catalog) - 1))
+    title = catalog.column("title")[row]
+    if not normalize(title):
+        return
+    variant = data.draw(st.sampled_from([
+        title, title.upper(), title.lower(), f"  {title}  ",
+        "".join(ch for ch in unicodedata.normalize("NFKD", title) if not unicodedata.combining(ch)),
+        "".join(ch for ch in title if ch.isalnum() or ch == " "),
+        f"{title} ({catalog.column('release_year')[row]})",
+    ]))
+    match = resolve_title(variant, catalog)
+    assert normalize(catalog.column("title")[match.row]) == normalize(title)
+    if variant.endswith(f"({catalog.column('release_year')[row]})"):
+        assert catalog.column("release_year")[match.row] == catalog.column("release_year")[row]
