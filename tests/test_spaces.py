@@ -1,0 +1,81 @@
+"""Hugging Face Spaces readiness: front matter, requirements and LFS patterns agree with each other."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "GRADIO_ANALYTICS_ENABLED")
+
+
+def front_matter() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("---\n")[1]
+    return {key.strip(): value.strip().strip('"') for key, value in (line.split(":", 1) for line in block.splitlines())}
+
+
+def pinned(name: str) -> str:
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        match = re.match(rf"^{re.escape(name)}(\[[\w,]+\])?==([\w.+]+)", line.strip())
+        if match:
+            return match.group(2)
+    raise AssertionError(f"{name} is not pinned in requirements.txt")
+
+
+def test_front_matter_matches_requirements():
+    meta = front_matter()
+    assert meta["sdk"] == "gradio"
+    assert meta["sdk_version"] == pinned("gradio")
+    assert meta["app_file"] == "app.py" and (ROOT / meta["app_file"]).is_file()
+    assert meta["python_version"] == "3.11"
+    assert pinned("torch") == "2.13.0"  # the CPU build; see README
+
+
+def test_every_committed_binary_file_is_tracked_by_lfs_patterns():
+    patterns = [line.split()[0] for line in (ROOT / ".gitattributes").read_text().splitlines()
+                if line and not line.startswith("#") and "filter=lfs" in line]
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    binary = [name for name in files if b"\0" in (ROOT / name).read_bytes()[:8000]]
+    assert binary, "expected some binary artifacts (catalog, index)"
+    untracked = [name for name in binary if not any(fnmatch.fnmatch(name.rsplit("/", 1)[-1], p) for p in patterns)]
+    assert untracked == []
+
+
+PROBE = """
+import socket, sys
+attempts = []
+real_connect = socket.socket.connect
+def connect(self, address):
+    attempts.append(address)
+    return real_connect(self, address)
+socket.socket.connect = connect
+real_getaddrinfo = socket.getaddrinfo
+def getaddrinfo(host, *args, **kwargs):
+    attempts.append((host, "dns"))
+    return real_getaddrinfo(host, *args, **kwargs)
+socket.getaddrinfo = getaddrinfo
+
+from fastapi.testclient import TestClient
+import app
+client = TestClient(app.create_app())
+assert client.get("/").status_code == 200
+assert client.get("/gradio_api/info").status_code == 200
+assert app.buscar("a lonely astronaut stranded on Mars", 3)["models"]  # loads the sentence model
+assert app.recomendacion("Toy Story")["recomendaciones"]
+outside = [a for a in attempts if isinstance(a, tuple) and a[0] not in ("127.0.0.1", "localhost", "::1", "testserver")]
+print("OUTSIDE", outside)
+sys.exit(1 if outside else 0)
+"""
+
+
+def test_nothing_reaches_outside_the_machine_at_run_time():
+    """Start the app, render the page, load the sentence model, recommend: no connection or DNS lookup
+    leaves loopback (no analytics, no telemetry, no model download)."""
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_VARIABLES}  # app.py must set them itself
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
