@@ -392,7 +392,8 @@ def model_columns() -> list[gr.Markdown]:
 
 
 def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Callable[..., Any],
-               render: Callable[[dict], list], input_label: str, examples: list[str], progress_note: str) -> None:
+               render: Callable[[dict], list], input_label: str, examples: list[str], progress_note: str,
+               button_label: str) -> None:
     """A text + k -> every model's ranked list side by side; the endpoint returns the JSON."""
     with gr.Tab(label):
         gr.Markdown(intro)
@@ -401,7 +402,7 @@ def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Cal
         with gr.Row(equal_height=True):
             text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2)
             k = gr.Slider(1, 20, value=service.DEFAULT_K, step=1, label="k (por modelo)", scale=1)
-            button = gr.Button("Comparar / Compare", variant="primary", scale=1)
+            button = gr.Button(button_label, variant="primary", scale=1)
         gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
         heading = gr.Markdown(progress_note)
         columns = model_columns()
@@ -424,7 +425,7 @@ def recommender_tabs() -> None:
         "previsible. La pestaña *Comparación de modelos* lo mide con calificaciones reales de MovieLens.",
         comparar_modelos, service.compare, render_comparison, "Título / Title",
         ["Toy Story", "The Dark Knight", "Inception", "Amelie", "Batman (1966)", "Titanic"],
-        "Escribe un título y pulsa *Comparar*.",
+        "Escribe un título y pulsa *Comparar*.", "Comparar / Compare",
     )
     models_tab(
         "Búsqueda libre",
@@ -434,6 +435,7 @@ def recommender_tabs() -> None:
         ["a lonely astronaut stranded on Mars", "toys that come to life when nobody is watching",
          "a heist inside someone's dreams", "a shark terrorizes a beach town", "robots fight aliens in a big city"],
         "La primera búsqueda carga el modelo de embeddings (unos segundos); las siguientes tardan milisegundos.",
+        "Buscar / Search",
     )
 
 
