@@ -30,13 +30,13 @@ from fastapi.responses import JSONResponse
 
 import queries
 from queries import explore
-from recommender import comparison, service
-from recommender.artifacts import load_recommenders
 from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
 from queries.text import MONTHS_ES, WEEKDAYS_ES
 from queries.titles import TitleScore, TitleVotes
+from recommender import comparison, service
+from recommender.artifacts import load_recommenders
 from recommender.service import TitleRecommendations
 
 TITLE = "Películas: consultas y recomendaciones / Movie discovery"
@@ -52,10 +52,17 @@ def recommender_problem() -> str | None:
     return None
 
 
+def evaluation_results() -> dict | None:
+    """data/eval/results.json when it describes this catalog and index, else None (the tab says why)."""
+    try:
+        return comparison.load_results(catalog=queries.load_catalog())
+    except ArtifactError:
+        return None
+
+
 RECOMMENDER_PROBLEM = recommender_problem()
-EVALUATION = None  # set in build_demo: results.json, when it describes this catalog and index
-SYSTEM_LABELS: dict[str, str] = {}
-COMPARISON_INITIAL: list = []
+EVALUATION = evaluation_results()
+SYSTEM_LABELS = {system["name"]: system["label"] for system in (EVALUATION or {}).get("systems", [])}
 MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
 
 
@@ -439,14 +446,6 @@ def recommender_tabs() -> None:
     )
 
 
-def evaluation_results() -> dict | None:
-    """data/eval/results.json when it describes this catalog and index, else None (the tab says why)."""
-    try:
-        return comparison.load_results(catalog=queries.load_catalog())
-    except ArtifactError:
-        return None
-
-
 def evaluacion_pelicula(pelicula: str) -> dict:
     """Para una película de prueba: lo que sus fans también calificaron alto (verdad de referencia) junto al top 10
     de cada modelo. / Ground truth next to each model's top 10 for one test film.
@@ -454,15 +453,14 @@ def evaluacion_pelicula(pelicula: str) -> dict:
     Args:
         pelicula: etiqueta "Título (año)" de una de las películas de prueba de la evaluación.
     """
-    results = EVALUATION or {}
-    choices = dict(comparison.film_choices(results)) if results else {}
-    if not results:
+    if EVALUATION is None:
         raise gr.Error("La evaluación no está disponible: ejecuta `python scripts/evaluate.py`.", print_exception=False)
+    choices = dict(comparison.film_choices(EVALUATION))
     if not isinstance(pelicula, str) or pelicula not in choices:
         raise gr.Error("Elige una de las películas de prueba de la lista. / Pick a test film from the list.",
                        print_exception=False)
-    table = comparison.film_view(results, choices[pelicula])
-    return {"resumen": comparison.film_summary(results, choices[pelicula]), "tabla": table.to_dict(orient="records")}
+    table = comparison.film_view(EVALUATION, choices[pelicula])
+    return {"resumen": comparison.film_summary(EVALUATION, choices[pelicula]), "tabla": table.to_dict(orient="records")}
 
 
 def render_film_evaluation(result: dict) -> tuple[str, pd.DataFrame]:
@@ -490,17 +488,18 @@ def metric_chart(metric_label: str):
               xerr=[values["mean"] - values["low"], values["high"] - values["mean"]], capsize=4)
     axis.invert_yaxis()
     axis.set_xlabel(f"{metric_label} (media y intervalo bootstrap del 95 %)")
-    axis.set_title(f"{metric_label} por modelo — {EVALUATION['counts']['test_queries'] if 'counts' in EVALUATION else ''} películas de prueba".strip(" —"))
+    axis.set_title(f"{metric_label} por modelo — {EVALUATION['counts']['test_queries']} películas de prueba")
     axis.grid(axis="x", alpha=0.3)
     plt.close(figure)
     return figure
 
 
-def comparison_tab() -> None:
+def comparison_tab() -> tuple[gr.Dropdown, gr.JSON, gr.Markdown, gr.Dataframe] | None:
+    """Metrics, chart and per-film view; returns the per-film components so the page load can fill them."""
     with gr.Tab("Comparación de modelos"):
         if EVALUATION is None:
             gr.Markdown("**⚠️ La evaluación no describe este catálogo o índice:** ejecuta `python scripts/evaluate.py`.")
-            return
+            return None
         gr.Markdown(
             "¿Qué modelo recomienda lo que la gente **realmente** ve junta? Para cada película de prueba, la verdad de "
             "referencia son las películas que más calificaron con ≥ 4 los mismos usuarios de MovieLens (usuarios "
@@ -522,7 +521,7 @@ def comparison_tab() -> None:
             raw = gr.JSON(label="respuesta", show_label=False)
         call = film.change(evaluacion_pelicula, inputs=film, outputs=raw, api_name="evaluacion_pelicula")
         call.success(render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private", queue=False)
-        COMPARISON_INITIAL.extend([film, raw, summary, table])
+    return film, raw, summary, table
 
 
 def explorar(desde: float, hasta: float, genero: str, votos_minimos: float) -> tuple:
@@ -536,11 +535,11 @@ def explorar(desde: float, hasta: float, genero: str, votos_minimos: float) -> t
     """
     try:
         filters = (desde, hasta, genero)
-        per_year = explore.releases_per_year(*filters)
+        chosen = explore.select(*filters)  # validated: defaults, swapped range, canonical genre
+        genre_note = "" if chosen.genre is None else f" del género {escape_markdown(chosen.genre)}"
         return (
-            f"**{int(per_year['films'].sum()):,} películas** entre {int(min(desde, hasta))} y {int(max(desde, hasta))}"
-            + ("" if explore.parse_genre(genero) is None else f" del género {escape_markdown(genero)}") + ".",
-            per_year,
+            f"**{len(chosen):,} películas** entre {chosen.year_from} y {chosen.year_to}{genre_note}.",
+            explore.releases_per_year(*filters),
             explore.releases_per_month(*filters),
             explore.releases_per_weekday(*filters),
             explore.genre_counts(*filters),
@@ -593,11 +592,7 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
 
 
 def build_demo() -> gr.Blocks:
-    global EVALUATION
     catalog = queries.load_catalog()  # fail fast, and make the first request as quick as the rest
-    EVALUATION = evaluation_results()
-    if EVALUATION:
-        SYSTEM_LABELS.update({system["name"]: system["label"] for system in EVALUATION["systems"]})
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(
             f"# 🎬 {TITLE}\n"
@@ -607,12 +602,12 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             recommender_tabs()
             query_tabs()
-            comparison_tab()
+            per_film = comparison_tab()
             inputs, outputs = explore_tab()
         gr.api(recomendacion, api_name="recomendacion")  # API only: the tab above shows it in context
         demo.load(explorar, inputs=inputs, outputs=outputs, api_visibility="private")
-        if COMPARISON_INITIAL:
-            film, raw, summary, table = COMPARISON_INITIAL
+        if per_film:
+            film, raw, summary, table = per_film
             demo.load(evaluacion_pelicula, inputs=film, outputs=raw, api_visibility="private").success(
                 render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private")
     demo.queue(default_concurrency_limit=4)
@@ -627,14 +622,15 @@ except ArtifactError as error:  # a missing or corrupt catalog: say what to run,
 
 # ------------------------------------------------------------------ the original REST routes
 
-REST_ROUTES: list[tuple[str, str, Callable[..., Any], type]] = [
-    ("cantidad_filmaciones_mes", "mes", queries.cantidad_filmaciones_mes, MonthCount),
-    ("cantidad_filmaciones_dia", "dia", queries.cantidad_filmaciones_dia, WeekdayCount),
-    ("score_titulo", "titulo", queries.score_titulo, TitleScore),
-    ("votos_titulo", "titulo", queries.votos_titulo, TitleVotes),
-    ("get_actor", "nombre_actor", queries.get_actor, PersonReturn),
-    ("get_director", "nombre_director", queries.get_director, PersonReturn),
-    ("recomendacion", "titulo", service.recommend_titles, TitleRecommendations),
+# (the Gradio endpoint, for its name and docstring; its path parameter; the query; the response model)
+REST_ROUTES: list[tuple[Callable[..., dict], str, Callable[..., Any], type]] = [
+    (cantidad_filmaciones_mes, "mes", queries.cantidad_filmaciones_mes, MonthCount),
+    (cantidad_filmaciones_dia, "dia", queries.cantidad_filmaciones_dia, WeekdayCount),
+    (score_titulo, "titulo", queries.score_titulo, TitleScore),
+    (votos_titulo, "titulo", queries.votos_titulo, TitleVotes),
+    (get_actor, "nombre_actor", queries.get_actor, PersonReturn),
+    (get_director, "nombre_director", queries.get_director, PersonReturn),
+    (recomendacion, "titulo", service.recommend_titles, TitleRecommendations),
 ]
 
 
@@ -671,13 +667,13 @@ def create_app() -> FastAPI:
     )
     api.add_exception_handler(QueryError, query_error_response)
     api.add_exception_handler(ArtifactError, artifact_error_response)
-    for name, parameter, query, model in REST_ROUTES:
+    for endpoint, parameter, query, model in REST_ROUTES:
         api.add_api_route(
-            f"/{name}/{{{parameter}:path}}",  # :path lets titles contain '/' ("Face/Off")
+            f"/{endpoint.__name__}/{{{parameter}:path}}",  # :path lets titles contain '/' ("Face/Off")
             rest_route(query, parameter),
             methods=["GET"],
-            name=name,
-            summary=globals()[name].__doc__.splitlines()[0],
+            name=endpoint.__name__,
+            summary=endpoint.__doc__.splitlines()[0],
             response_model=model,
             responses={404: {"description": "Unknown title or name; `suggestions` lists candidates"},
                        422: {"description": "Invalid input (empty, too long, not a month...)"},

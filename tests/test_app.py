@@ -88,3 +88,11 @@ def test_explorar_filters_every_chart_consistently(catalog):
 def test_explorar_bad_filter_is_a_gradio_error():
     with pytest.raises(gr.Error, match="Dramma|Drama"):
         app.explorar(1980, 2017, "Dramma", 10)
+
+
+def test_explorar_accepts_missing_and_reversed_years():
+    """API clients may omit a bound (None = the catalog's) or send the range backwards: the summary
+    reports the validated range, never a TypeError."""
+    summary = app.explorar(None, 2000, "animation", 10)[0]
+    assert summary.startswith("**") and "entre 1916 y 2000 del género Animation" in summary
+    assert "entre 1990 y 2000" in app.explorar(2000, 1990, None, 10)[0]
