@@ -191,21 +191,28 @@ class HybridRecommender:
             self.tfidf.similar_batch(rows, depth), self.embedding.similar_batch(rows, depth), k, exclude=rows
         )
 
-    def similar(self, row: int, k: int) -> Neighbours:
-        ranked, scores = self.similar_batch(np.array([row], dtype=np.int64), k)
+    def _fuse_one(self, found: list[Neighbours], k: int, depth: int, exclude: np.ndarray | None = None,
+                  popularity_weight: float | None = None) -> Neighbours:
+        """Fuse one query's candidate lists (from the models' single-query paths) into k neighbours."""
+        lists = [(np.asarray(hits.rows, np.int64)[None, :], np.asarray(hits.scores)[None, :]) for hits in found]
+        lists = [_pad(rows, scores, depth) for rows, scores in lists]
+        ranked, scores = self.fuse_lists(lists[0], lists[1], k, exclude=exclude, popularity_weight=popularity_weight)
         valid = ranked[0] >= 0
         return Neighbours(rows=ranked[0][valid], scores=scores[0][valid])
+
+    def similar(self, row: int, k: int) -> Neighbours:
+        """One film: each model's single-query path (one thread, no batched-BLAS switch), then the fusion
+        ``similar_batch`` uses, so both rank alike (checked by a test)."""
+        depth = self._depth(k)
+        found = [model.similar(row, depth) for model in (self.tfidf, self.embedding)]
+        return self._fuse_one(found, k, depth, exclude=np.array([row], dtype=np.int64))
 
     def search(self, text: str, k: int) -> Neighbours:
         """Both models' search results fused with the same model weights and fusion; the popularity prior
         only with ``search_popularity`` (the tuned prior was validated for item-to-item only)."""
         depth = self._depth(k)
         found = [model.search(text, depth) for model in (self.tfidf, self.embedding)]
-        lists = [(np.asarray(hits.rows, np.int64)[None, :], np.asarray(hits.scores)[None, :]) for hits in found]
-        lists = [_pad(rows, scores, depth) for rows, scores in lists]
-        ranked, scores = self.fuse_lists(lists[0], lists[1], k, popularity_weight=self.weights.search_popularity)
-        valid = ranked[0] >= 0
-        return Neighbours(rows=ranked[0][valid], scores=scores[0][valid])
+        return self._fuse_one(found, k, depth, popularity_weight=self.weights.search_popularity)
 
 
 def _pad(rows: np.ndarray, scores: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -135,3 +135,15 @@ def test_free_text_may_be_longer_than_a_title_but_is_bounded():
     assert service.search(description, 3, ["tfidf"]).models[0].results[0].title == "The Martian"
     with pytest.raises(QueryError, match="demasiado largo"):
         service.search("x" * (service.MAX_TEXT_CHARS + 1), 3)
+
+
+def test_hybrid_single_film_path_ranks_exactly_like_the_batch_path():
+    """similar() uses the models' one-thread single-query paths for speed; the evaluation uses
+    similar_batch(); both must give the same neighbours."""
+    import numpy as np
+
+    hybrid = service.serving_recommenders()["hybrid"]
+    rows = np.random.default_rng(7).integers(0, 4802, 100)
+    batch_rows, _ = hybrid.similar_batch(rows, 10)
+    for row, expected in zip(rows.tolist(), batch_rows):
+        assert hybrid.similar(row, 10).rows.tolist() == [r for r in expected.tolist() if r >= 0]
