@@ -610,7 +610,15 @@ def build_demo() -> gr.Blocks:
             film, raw, summary, table = per_film
             demo.load(evaluacion_pelicula, inputs=film, outputs=raw, api_visibility="private").success(
                 render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private")
-    demo.queue(default_concurrency_limit=4)
+    # Queue settings, measured in data/bench/RESULTS.md ("HTTP variants"):
+    # - the functions take µs to ms and hold the GIL, so more concurrency adds no throughput; 4 per event lets a
+    #   slow call (the first free-text search loading the model) not hold up that event for everyone;
+    # - status_update_rate=1: with "auto" every finished job broadcasts queue estimates to all clients, which
+    #   costs more than these jobs do (raw API p50 18.3 -> 16.2 ms);
+    # - each API call without a session_hash is a new session whose state (~280 KB here) Gradio keeps up to
+    #   state_session_capacity (10,000 by default: GBs under load); 200 bounds it at ~60 MB.
+    demo.queue(default_concurrency_limit=4, status_update_rate=1)
+    demo.state_session_capacity = 200
     return demo
 
 
