@@ -579,8 +579,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"environment": env, "rows": rows}, indent=2, ensure_ascii=False) + "\n")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(f"# Benchmark results\n\nWritten by `python scripts/bench.py --json {args.json or '…'} "
-                                 f"--markdown {args.markdown}`.\n\n{report}\n")
+        command = " ".join(sys.argv[1:] if argv is None else argv)
+        args.markdown.write_text(f"# Benchmark results\n\nWritten by `python scripts/bench.py {command}`.\n\n{report}\n")
     return 0
 
 
