@@ -92,14 +92,8 @@ APPROXIMATE_NOISE = (0.05, 0.08)
 
 
 def time_calls(call: Callable[[], object], repeat: int) -> tuple[float, float]:
-    for _ in range(min(20, repeat)):
-        call()  # warm-up
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - start)
-    return percentiles_ms(samples)
+    """In-process p50/p95 (ms) after up to 20 warm-up calls."""
+    return timed(call, repeat, warm_up=min(20, repeat))
 
 
 def quietly(query: Callable, text: str) -> Callable[[], object]:
@@ -199,6 +193,7 @@ def raw_gradio_call(http, name: str, args: list, session_hash: str | None = None
 
 
 def timed(call: Callable[[], object], repeat: int, warm_up: int = 5) -> tuple[float, float]:
+    """p50/p95 in ms of ``repeat`` calls after ``warm_up`` untimed ones: the one timing loop of this script."""
     for _ in range(warm_up):
         call()
     samples = []
