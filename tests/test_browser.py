@@ -38,7 +38,9 @@ def page(browser, live_url) -> Page:
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(live_url, wait_until="networkidle")
+    page.goto(live_url, wait_until="load", timeout=60_000)
+    # ready when Gradio has rendered the tabs ("networkidle" is fragile: the app keeps streaming connections)
+    expect(page.get_by_role("tab", name="Recomendación", exact=True)).to_be_visible(timeout=60_000)
     yield page
     context.close()
 
@@ -150,7 +152,7 @@ def test_comparison_tab_shows_metrics_and_a_film(page):
     open_tab(page, "Comparación de modelos")
     expect(page.get_by_text("Híbrido (TF-IDF + embeddings + popularidad)").filter(visible=True).first).to_be_visible(
         timeout=15_000)
-    expect(page.get_by_text("165 fans en los usuarios de prueba")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("165 fans en los usuarios de prueba")).to_be_visible(timeout=30_000)
     page.get_by_role("combobox", name="Película de prueba").click()  # the list shows its first 100 films
     page.get_by_role("option", name="Avatar (2009)", exact=True).click()
     expect(page.get_by_text(re.compile(r"Avatar \(2009\): \d+ fans"))).to_be_visible(timeout=15_000)
