@@ -613,10 +613,10 @@ def build_demo() -> gr.Blocks:
     # Queue settings, measured in data/bench/RESULTS.md ("HTTP variants"):
     # - the functions take µs to ms and hold the GIL, so more concurrency adds no throughput; 4 per event lets a
     #   slow call (the first free-text search loading the model) not hold up that event for everyone;
-    # - status_update_rate=1: with "auto" every finished job broadcasts queue estimates to all clients, which
-    #   costs more than these jobs do (raw API p50 18.3 -> 16.2 ms);
+    # - status_update_rate=1 instead of "auto" (a broadcast of queue estimates after every job): measured neutral
+    #   within launch-to-launch noise (±3 ms over 6 A/B pairs); kept so a burst does not multiply broadcasts;
     # - each API call without a session_hash is a new session whose state (~280 KB here) Gradio keeps up to
-    #   state_session_capacity (10,000 by default: GBs under load); 200 bounds it at ~60 MB.
+    #   state_session_capacity (10,000 by default: +415 MB over 1,500 raw calls, vs +24 MB with 200).
     demo.queue(default_concurrency_limit=4, status_update_rate=1)
     demo.state_session_capacity = 200
     return demo
