@@ -147,3 +147,16 @@ def test_hybrid_single_film_path_ranks_exactly_like_the_batch_path():
     batch_rows, _ = hybrid.similar_batch(rows, 10)
     for row, expected in zip(rows.tolist(), batch_rows):
         assert hybrid.similar(row, 10).rows.tolist() == [r for r in expected.tolist() if r >= 0]
+
+
+def test_one_search_encodes_the_text_once(monkeypatch):
+    """The embedding column and the hybrid share one encoding of the text."""
+    from recommender import sentence_model
+
+    calls = []
+    real_encode = sentence_model.encode
+    monkeypatch.setattr(sentence_model, "encode", lambda *a, **k: calls.append(a[1]) or real_encode(*a, **k))
+    text = "a dog who waits at a train station for years after his owner dies"
+    result = service.search(text, 5)
+    assert calls == [[text]]
+    assert {m.model for m in result.models} == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
