@@ -67,22 +67,24 @@ def resolve_person(text: object, catalog: Catalog, role: str) -> tuple[str, tupl
     typed = clean_input(text, "el nombre")
     key = normalize(typed)
     index, other_index, other_role = (
-        (catalog.cast_rows, catalog.director_rows, "director")
+        (catalog.cast_index, catalog.director_index, "director")
         if role == "actor"
-        else (catalog.director_rows, catalog.cast_rows, "actor")
+        else (catalog.director_index, catalog.cast_index, "actor")
     )
-    if key in index:
-        return catalog.person_names[key], index[key]
-    if key in other_index:
-        name = catalog.person_names[key]
+    position = index.find(key)
+    if position is not None:
+        return index.credited_name(position), index.films(position)
+    other = other_index.find(key)
+    if other is not None:
+        name = other_index.credited_name(other)
         tool = "get_director" if other_role == "director" else "get_actor"
         raise QueryError(
             f"{name} no figura como {role} en el catálogo, pero sí como {other_role} en "
-            f"{len(other_index[key])} película(s): prueba {tool}.",
+            f"{len(other_index.films(other))} película(s): prueba {tool}.",
             suggestions=[name],
             not_found=True,
         )
-    suggestions = [catalog.person_names[k] for k in close_matches(key, list(index), limit=5, cutoff=80)]
+    suggestions = [index.credited_name(index.find(k)) for k in close_matches(key, index.names(), limit=5, cutoff=80)]
     hint = f" ¿Quisiste decir: {'; '.join(suggestions)}?" if suggestions else ""
     raise QueryError(
         f"No encontré a «{shorten(typed)}» como {role}.{hint}", suggestions=suggestions, not_found=True

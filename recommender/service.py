@@ -18,6 +18,7 @@ from itertools import combinations
 
 from queries.catalog import Catalog, load_catalog
 from queries.errors import ArtifactError, QueryError
+from queries.memory import release_freed_memory
 from queries.text import clean_input
 from queries.titles import resolve_title
 from recommender.artifacts import load_recommenders
@@ -282,6 +283,8 @@ def warm_up(recommenders: Mapping[str, Recommender] | None = None) -> float:
     """Load the sentence model now (e.g. in a background thread at start-up) so the first free-text
     search does not pay for it; returns the seconds it took."""
     started = time.perf_counter()
-    for model in (recommenders if recommenders is not None else serving_recommenders()).values():
+    recommenders = recommenders if recommenders is not None else serving_recommenders()
+    release_freed_memory()  # before the model loads on top of what loading the catalog and indexes left behind
+    for model in recommenders.values():
         model.search("warm up", 1)
     return time.perf_counter() - started

@@ -113,8 +113,12 @@ def vectorizer_from_json(text: str) -> TfidfVectorizer:
     params = dict(payload["params"])
     params["dtype"] = np.dtype(params["dtype"]).type
     params["ngram_range"] = tuple(params["ngram_range"])
-    params["vocabulary"] = {term: column for column, term in enumerate(payload["terms"])}
+    params["vocabulary"] = None
     vectorizer = TfidfVectorizer(**params)
+    # Set the fitted state directly: passing vocabulary= would make sklearn copy the dict on the first
+    # transform, keeping two term -> column dicts (~100 bytes per term each) alive for the process.
+    vectorizer.vocabulary_ = {term: column for column, term in enumerate(payload["terms"])}
+    vectorizer.fixed_vocabulary_ = True
     vectorizer.idf_ = np.asarray(payload["idf"], dtype=np.float64)
     return vectorizer
 

@@ -20,7 +20,8 @@ SLICE_ROWS = 300
 
 @pytest.fixture(scope="module")
 def movies() -> pd.DataFrame:
-    return load_catalog().movies
+    """Every column of the catalog file (load_catalog keeps only the served ones)."""
+    return pd.read_parquet(load_catalog().path)
 
 
 @pytest.fixture(scope="module")

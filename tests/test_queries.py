@@ -11,6 +11,7 @@ from queries import (
     QueryError, cantidad_filmaciones_dia, cantidad_filmaciones_mes, get_actor, get_director, score_titulo,
     votos_titulo,
 )
+from queries.catalog import load_catalog
 from queries.people import MIN_PLAUSIBLE_USD
 from queries.text import MAX_INPUT_CHARS, normalize, split_year
 from tests.conftest import BAD_TEXT, NOT_TEXT
@@ -111,6 +112,17 @@ def test_duplicate_titles_are_told_apart_by_year():
     with pytest.raises(QueryError, match=r"No hay «Batman» de 2005") as error:
         score_titulo("Batman (2005)")
     assert error.value.suggestions == ["Batman (1989)", "Batman (1966)"]
+
+
+@pytest.mark.parametrize("typed, title", [("PunchDrunk Love", "Punch-Drunk Love"), ("Spiderman 3", "Spider-Man 3"),
+                                          ("TheDarkKnight", "The Dark Knight")])
+def test_a_title_typed_with_other_spacing_is_found(typed, title):
+    assert score_titulo(typed).titulo == title
+
+
+def test_punctuation_only_titles_are_not_matched_to_untitled_films():
+    with pytest.raises(QueryError):
+        score_titulo("!!!")
 
 
 def test_unknown_title_suggests_candidates():
@@ -256,3 +268,62 @@ def test_every_catalog_title_resolves_to_a_film_with_that_title(data, catalog):
     assert normalize(catalog.column("title")[match.row]) == normalize(title)
     if variant.endswith(f"({catalog.column('release_year')[row]})"):
         assert catalog.column("release_year")[match.row] == catalog.column("release_year")[row]
+
+
+# ------------------------------------------------------------------ the compact name indexes
+
+
+def _dict_index(lists, order):
+    """The plain-Python reference: normalised name -> rows in ``order``, most films first."""
+    rows: dict[str, list[int]] = {}
+    for row in order.tolist():
+        for name in lists[row]:
+            key = normalize(name)
+            if row not in rows.setdefault(key, []):
+                rows[key].append(row)
+    ranked = sorted(rows.items(), key=lambda item: -len(item[1]))
+    return {key: tuple(films) for key, films in ranked}
+
+
+@pytest.mark.parametrize("column", ["cast", "directors"])
+def test_name_index_answers_like_a_dict_of_the_real_credits(column):
+    """NameIndex (Arrow + NumPy, ~60 bytes a person) must give what a dict of tuples gives, name by name."""
+    import numpy as np
+
+    from queries.names import NameIndex
+
+    movies = load_catalog().movies
+    order = np.argsort(movies["release_date"].astype("datetime64[s]").to_numpy(), kind="stable")
+    lists = [list(names) for names in movies[column]]
+    expected = _dict_index(lists, order)
+    first_credit: dict[str, str] = {}
+    for names in lists:  # the name as first credited in catalog order
+        for name in names:
+            first_credit.setdefault(normalize(name), name)
+    index = NameIndex(movies[column], order, normalize)
+    assert index.names() == list(expected)  # same order: most films first, ties by first release
+    assert len(index) == len(expected) > (50_000 if column == "cast" else 2_000)
+    for key, films in expected.items():
+        position = index.find(key)
+        assert index.films(position) == films and index[key] == films
+        assert index.credited_name(position) == first_credit[key]
+
+
+def test_name_index_handles_missing_keys_spellings_and_empty_lists():
+    import numpy as np
+    import pyarrow as pa
+
+    from queries.names import NameIndex
+
+    lists = pa.array([["José Ferrer", "Ana"], [], None, ["Jose Ferrer", "ana", "Ana"]], pa.list_(pa.string()))
+    index = NameIndex(lists, np.array([3, 0, 1, 2]), normalize)
+    assert index["jose ferrer"] == (3, 0)  # one key for both spellings, rows in the given order
+    assert index.credited_name(index.find("jose ferrer")) == "José Ferrer"  # first in catalog order names it
+    assert index["ana"] == (3, 0)  # twice in film 3, counted once
+    for missing in ["", "nobody", "jose", "JOSE FERRER", "🎬"]:
+        assert index.find(missing) is None and missing not in index
+    assert 3 not in index
+    with pytest.raises(KeyError):
+        index["nobody"]
+    empty = NameIndex(pa.array([[], None], pa.list_(pa.string())), np.array([0, 1]), normalize)
+    assert len(empty) == 0 and empty.find("ana") is None and empty.names() == []

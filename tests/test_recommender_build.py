@@ -22,8 +22,10 @@ SLICE = 150  # real films, enough for 10 neighbours each; small so the build tes
 
 @pytest.fixture(scope="session")
 def sentence_encoder():
-    """The sentence model, loaded once per session (the same instance the app's lazy loader holds)."""
-    return load_recommenders()["embedding"].model.get()
+    """The build's sentence model (sentence-transformers), loaded once per test session."""
+    from recommender.sentence_model import load_sentence_model
+
+    return load_sentence_model()
 
 
 @pytest.fixture(scope="session")

@@ -99,7 +99,7 @@ def test_stored_vectors_are_the_models_vectors_of_the_documented_template(catalo
     """Guards against a template or model change without a rebuild: re-encode a few films in fp32."""
     rows = rows_of(catalog, "Toy Story", "Titanic", "The Martian")
     texts = [documents.embedding_documents(catalog.movies.iloc[[row]])[0] for row in rows]
-    fresh = sentence_model.encode(models["embedding"].model.get(), texts)
+    fresh = sentence_model.encode(sentence_model.load_sentence_model(), texts)
     stored = models["embedding"].index.reconstruct_batch(np.array(rows))
     assert np.sum(fresh * stored, axis=1) == pytest.approx(np.ones(len(rows)), abs=1e-3)
 
@@ -156,12 +156,12 @@ def test_item_to_item_never_imports_the_sentence_model():
 def test_lazy_model_loads_once_under_concurrent_first_requests(monkeypatch):
     calls = []
 
-    def slow_load(threads=None):
-        calls.append(threads)
+    def slow_load():
+        calls.append(1)
         time.sleep(0.2)
         return object()
 
-    monkeypatch.setattr(sentence_model, "load_sentence_model", slow_load)
+    monkeypatch.setattr(sentence_model, "load_query_encoder", slow_load)
     lazy = sentence_model.LazySentenceModel()
     got = []
     threads = [threading.Thread(target=lambda: got.append(lazy.get())) for _ in range(8)]
@@ -177,3 +177,27 @@ def test_lazy_model_refuses_an_index_built_with_another_model_version():
     with pytest.raises(Exception) as excinfo:
         lazy.get()
     assert "python scripts/build_index.py" in str(excinfo.value)
+
+
+def test_the_apps_numpy_encoder_gives_sentence_transformers_vectors(models):
+    """The app encodes queries without torch; its vectors must be the build's (same space as the index)."""
+    from recommender.benchmark import FREE_TEXT_QUERIES
+
+    reference = sentence_model.load_sentence_model()
+    numpy_encoder = models["embedding"].model.get()
+    texts = [*FREE_TEXT_QUERIES, "", "Amélie ¿qué tal? 🎬", "<script>alert(1)</script>", "word " * 400, "x" * 3000]
+    for text in texts:
+        expected = sentence_model.encode(reference, [text], batch_size=1)
+        assert numpy_encoder.encode(text).shape == (1, 384)
+        assert float(numpy_encoder.encode(text)[0] @ expected[0]) > 0.9999, text
+
+
+def test_serving_free_text_does_not_import_torch():
+    """The app's process stays without torch (~250 MB): free-text search through the numpy encoder only."""
+    code = (
+        "import sys; from recommender.service import search; search('a lonely astronaut on Mars', 3); "
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False"]

@@ -151,12 +151,11 @@ def test_hybrid_single_film_path_ranks_exactly_like_the_batch_path():
 
 def test_one_search_encodes_the_text_once(monkeypatch):
     """The embedding column and the hybrid share one encoding of the text."""
-    from recommender import sentence_model
-
+    encoder = service.serving_recommenders()["embedding"].model.get()
     calls = []
-    real_encode = sentence_model.encode
-    monkeypatch.setattr(sentence_model, "encode", lambda *a, **k: calls.append(a[1]) or real_encode(*a, **k))
+    real_encode = encoder.encode
+    monkeypatch.setattr(encoder, "encode", lambda text: calls.append(text) or real_encode(text))
     text = "a dog who waits at a train station for years after his owner dies"
     result = service.search(text, 5)
-    assert calls == [[text]]
+    assert calls == [text]
     assert {m.model for m in result.models} == {"seed_tfidf", "tfidf", "embedding", "hybrid"}

@@ -1,0 +1,120 @@
+"""Name -> films lookups (actors, directors) stored as Arrow and NumPy arrays, not Python dicts.
+
+A dict of normalised name -> tuple of rows costs ~300 bytes per person in Python objects; at the full
+Kaggle catalog's scale (hundreds of thousands of people) that alone is 100+ MB. Here a person is a
+position in a few arrays (~60 bytes): the names as Arrow strings, their films as one CSR row list,
+and a sorted array of the names' hashes for O(log n) exact lookups.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+NORMALIZE_BATCH = 20_000  # names turned into Python strings at a time while indexing
+
+
+def list_array(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.ListArray:
+    """A list column (pandas ArrowDtype, object lists, or Arrow) as one Arrow ListArray; null lists stay null."""
+    array = column if isinstance(column, (pa.Array, pa.ChunkedArray)) else pa.array(column, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_list(array.type):
+        array = array.cast(pa.list_(pa.string()))
+    return array
+
+
+def encode_lists(column: pd.Series | pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+    """(offsets, codes, distinct values): film i's items are ``values[codes[offsets[i]:offsets[i+1]]]``.
+
+    Codes number the distinct items in order of first appearance, so code order is catalog order.
+    """
+    lists = list_array(column)
+    offsets = lists.offsets.to_numpy().astype(np.int64)
+    offsets -= offsets[0]  # a sliced array's offsets need not start at 0
+    encoded = pc.list_flatten(lists).cast(pa.string()).dictionary_encode()
+    return offsets, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
+
+
+class NameIndex:
+    """Normalised name -> the films that credit it, in ``order`` (release order), most-credited names first."""
+
+    def __init__(self, column: pd.Series | pa.Array, order: np.ndarray, normalize: Callable[[str], str]) -> None:
+        self.offsets, self.codes, self.values = encode_lists(column)  # also the Explainer's facet for this column
+        films = len(self.offsets) - 1
+        parents = np.repeat(np.arange(films, dtype=np.int64), np.diff(self.offsets))
+        # Normalise each distinct credited name once, a slice at a time (bounded Python objects), then
+        # dedupe the keys in Arrow: several spellings ("José", "Jose") may share a key.
+        normalised = pa.chunked_array(
+            [pa.array([normalize(name) for name in self.values.slice(start, NORMALIZE_BATCH).to_pylist()], pa.string())
+             for start in range(0, len(self.values), NORMALIZE_BATCH)] or [pa.array([], pa.string())],
+        ).combine_chunks().dictionary_encode()
+        keys, key_ids = normalised.dictionary, normalised.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        _, first_spelling = np.unique(key_ids, return_index=True)  # the first credited spelling names the key
+        credit_keys = key_ids[self.codes]
+        rank = np.empty(films, dtype=np.int64)
+        rank[np.asarray(order, dtype=np.int64)] = np.arange(films)
+        # Credits in release order (then billing order); a name twice in one film counts once.
+        by_release = np.lexsort((np.arange(len(credit_keys)), rank[parents]))
+        pairs = np.stack([credit_keys[by_release], parents[by_release]], axis=1)
+        _, first_credit = np.unique(pairs, axis=0, return_index=True)
+        pairs = pairs[np.sort(first_credit)]  # unique (key, film) pairs, still in release order
+        counts = np.bincount(pairs[:, 0], minlength=len(keys))
+        _, first_seen = np.unique(pairs[:, 0], return_index=True)
+        # Most-credited first (fuzzy ties then favour well-known people), then first seen in release order.
+        ranking = np.lexsort((first_seen, -counts)) if len(keys) else np.empty(0, dtype=np.int64)
+        new_id = np.empty(len(keys), dtype=np.int64)
+        new_id[ranking] = np.arange(len(keys))
+        grouped = np.argsort(new_id[pairs[:, 0]], kind="stable")
+        self.rows = pairs[grouped, 1].astype(np.int32)
+        self.indptr = np.concatenate([[0], np.cumsum(counts[ranking])]).astype(np.int64)
+        self.keys = keys.take(pa.array(ranking))
+        self.credited = self.values.take(pa.array(first_spelling[ranking]))
+        hashes = np.concatenate([
+            np.fromiter((hash(key) for key in self.keys.slice(start, NORMALIZE_BATCH).to_pylist()), dtype=np.int64)
+            for start in range(0, len(self.keys), NORMALIZE_BATCH)
+        ] or [np.empty(0, dtype=np.int64)])
+        self._by_hash = np.argsort(hashes, kind="stable").astype(np.int32)
+        self._hashes = hashes[self._by_hash]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, key: str) -> int | None:
+        """Position of the exact normalised ``key``, or None."""
+        target = hash(key)
+        at = int(np.searchsorted(self._hashes, target))
+        while at < len(self._hashes) and self._hashes[at] == target:
+            position = int(self._by_hash[at])
+            if self.keys[position].as_py() == key:
+                return position
+            at += 1
+        return None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.find(key) is not None
+
+    def films(self, position: int) -> tuple[int, ...]:
+        """The rows crediting the name at ``position``, in release order."""
+        return tuple(self.rows[self.indptr[position] : self.indptr[position + 1]].tolist())
+
+    def credited_name(self, position: int) -> str:
+        return self.credited[position].as_py()
+
+    def __getitem__(self, key: str) -> tuple[int, ...]:
+        position = self.find(key)
+        if position is None:
+            raise KeyError(key)
+        return self.films(position)
+
+    def names(self) -> list[str]:
+        """Every normalised name, most-credited first (for fuzzy matching; built per call, not kept)."""
+        return self.keys.to_pylist()
+
+    def nbytes(self) -> int:
+        arrays: Iterable[np.ndarray] = (self.rows, self.indptr, self._by_hash, self._hashes, self.offsets, self.codes)
+        return self.keys.nbytes + self.credited.nbytes + self.values.nbytes + sum(array.nbytes for array in arrays)
