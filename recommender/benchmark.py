@@ -613,18 +613,23 @@ def extrapolate_rows(rows: list[dict], films: int = EXTRAPOLATE_TO, data: str = 
     return out
 
 
-def estimated_app_memory_rows(app_peak_mb: float, data_mb_real: float, real_films: int,
-                              scales: Sequence[int] = SCALES) -> list[dict]:
-    """The app's peak memory at other catalog sizes: measured peak at the real catalog plus its data-dependent
-    part (catalog, lookups, models, explainer: ``data_mb_real``) scaled linearly with the films."""
+def estimated_app_memory_rows(measured: Mapping[int, float], scales: Sequence[int] = SCALES) -> list[dict]:
+    """The app's peak memory at catalog sizes it was not launched with: the straight line through the two
+    measured app peaks (films -> MB; the real catalog and the synthetic one), i.e. a fixed part (Python,
+    libraries, the model) plus a per-film part."""
+    (small, small_mb), (large, large_mb) = sorted(measured.items())[:2]
+    per_film = (large_mb - small_mb) / (large - small)
     out = []
     for films in (*scales, EXTRAPOLATE_TO):
-        estimate = app_peak_mb + data_mb_real * (films / real_films - 1)
+        if any(abs(films - size) <= 0.01 * size for size in measured):  # measured there (4,800 ≈ the real 4,802)
+            continue
+        estimate = small_mb + per_film * (films - small)
         section = "extrapolated (1M)" if films == EXTRAPOLATE_TO else "scaling"
         out.append(row(
             section, "app peak memory, estimated", estimate, unit="MB", films=films,
             **judged(estimate, MEMORY_TARGET_MB if films <= 45_000 else None, "peak", "MB"),
-            note=f"measured app peak {app_peak_mb:.0f} MB + data-dependent {data_mb_real:.0f} MB × (n/{real_films:,} − 1)",
+            note=f"line through the measured app peaks: {small_mb:.0f} MB at {small:,} and {large_mb:.0f} MB at "
+            f"{large:,} films ({per_film * 1000:.1f} KB per film)",
         ))
     return out
 

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
+
+from queries.catalog import load_catalog
 
 from recommender import benchmark
 from recommender.benchmark import ROW_KEYS
@@ -133,9 +136,34 @@ def test_extrapolation_and_memory_estimates_say_how():
     assert tfidf["films"] == 1_000_000 and tfidf["p50"] == pytest.approx(4.0 + 3.0 / 155_000 * 800_000, rel=1e-3)
     assert any(row["what"].startswith("IndexHNSWFlat") for row in extrapolated)
     assert all(row["note"] for row in extrapolated)
-    estimates = benchmark.estimated_app_memory_rows(800.0, 50.0, 4_800, scales=(4_800, 45_000))
+    estimates = benchmark.estimated_app_memory_rows({4_802: 800.0, 45_000: 950.0}, scales=(4_800, 45_000, 200_000))
     check_rows(estimates)
-    assert estimates[0]["p50"] == pytest.approx(800.0)
+    assert [row["films"] for row in estimates] == [200_000, 1_000_000]  # not where the app was measured
+    assert estimates[0]["p50"] == pytest.approx(800.0 + 150.0 / 40_198 * 195_198, rel=1e-6)
+
+
+def test_synthetic_catalog_keeps_the_real_films_and_adds_heavier_copies():
+    """The app-at-scale catalog: real films first, then copies with new ids, titles and people (an upper bound)."""
+    real = pd.read_parquet(load_catalog().path)
+    films = len(real) + 300
+    synthetic = benchmark.synthetic_catalog(real, films)
+    assert len(synthetic) == films and synthetic["id"].is_unique
+    assert list(synthetic.columns) == list(real.columns)
+    assert synthetic.head(len(real))["title"].tolist() == real["title"].tolist()
+    copy = synthetic.iloc[len(real) + 14]  # the copy of real row 14
+    assert copy["title"] == f"{real['title'].iloc[14]} #2" and copy["id"] == real["id"].iloc[14] + 10_000_000
+    assert list(copy["cast"]) == [f"{name} #2" for name in real["cast"].iloc[14]]
+    assert sorted(str(copy["overview"]).split()) == sorted(str(real["overview"].iloc[14]).split())
+    assert list(copy["genres"]) == list(real["genres"].iloc[14])
+
+
+def test_replay_encoder_gives_each_document_its_source_films_vector_plus_noise():
+    real_vectors = benchmark.synthetic_vectors(3, dimension=8)
+    encoder = benchmark.ReplayEncoder(["a", "b", "c", "a #2", "b #2"], np.array([0, 1, 2, 0, 1]), real_vectors)
+    vectors = encoder.encode(["a #2", "a", "b"])
+    assert vectors.shape == (3, 8) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[1], real_vectors[0]) and np.allclose(vectors[2], real_vectors[1])  # real films stay real
+    assert 0.5 < float(vectors[0] @ real_vectors[0]) < 0.9999  # a copy is near its source, not equal to it
 
 
 def test_markdown_table_has_one_line_per_row():
@@ -156,3 +184,23 @@ def test_bench_script_reads_the_index_build_time_from_the_manifest():
         "machine": "m", "python": "3", "versions": {"x": "1"}, "films": 1, "load_average_before": [0.1, 0.2, 0.3],
         "load_average_after": [0.4, 0.5, 0.6], "date": "d", "seconds": 1}, rows)
     assert "Load average" in report and "0.40 / 0.50 / 0.60" in report and "| index build |" in report
+
+
+def test_bench_builds_a_synthetic_data_folder_the_app_serves(tmp_path, monkeypatch):
+    """What `scripts/bench.py` launches the app on at 45k, here at 5,000 films: catalog, index and hybrid all load."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench
+
+    from recommender import service
+
+    bench.synthetic_data_dir(tmp_path, 5_000)
+    monkeypatch.setenv("MOVIES_DATA_DIR", str(tmp_path))
+    catalog = load_catalog(tmp_path / "movies.parquet")
+    models = service.serving_recommenders(catalog)
+    assert len(catalog) == 5_000 and set(models) == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
+    real = len(catalog) - 198
+    for source in (0, 5, 100):
+        copy = real + source
+        assert catalog.labels[copy] == f"{catalog.column('title')[source]} #2 ({catalog.column('release_year')[source]})"
+        assert source in models["embedding"].similar(copy, 3).rows.tolist()  # its vector is the source's plus noise
+    assert service.search("toys that come to life", 3, catalog=catalog, recommenders=models).models
