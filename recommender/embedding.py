@@ -4,7 +4,7 @@ Why exact (IndexFlatIP): at 4.8k-45k films a flat scan takes well under the late
 approximate index would only add a recall loss to measure and explain. Inner product of unit vectors
 is cosine similarity.
 
-Item-to-item reads the stored vectors back from the index (``reconstruct``): no model, no torch.
+Item-to-item reads the stored vectors back from the index (``reconstruct``): no model.
 Free text needs the sentence model, loaded on the first ``search`` only.
 """
 from __future__ import annotations

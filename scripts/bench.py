@@ -512,7 +512,8 @@ def scaling_worker(films: int, approximate: bool) -> list[dict]:
         "scaling", "benchmark process peak RSS while serving these structures", memory["peak" if reset else "rss"],
         unit="MB", films=films, memory_mb=structures, **judged(memory["peak"], MEMORY_TARGET_MB if films <= 45_000 else None,
                                                              "peak", "MB"),
-        note="Python + torch + MiniLM + the real 4.8k models (vocabulary) + the synthetic structures (memory column)"
+        note="Python + MiniLM (NumPy query encoder) + the real 4.8k models (vocabulary) + the synthetic structures "
+        "(memory column)"
         + ("" if reset else "; VmHWM reset unsupported: RSS now"),
     ))
     del models
