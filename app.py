@@ -227,28 +227,31 @@ def render_person(result: dict) -> tuple[str, pd.DataFrame]:
     return f"### {escape_markdown(result['mensaje'])}", table
 
 
-def shown(render: Callable[[dict], tuple[str, pd.DataFrame]]) -> Callable[[dict], tuple[str, gr.Dataframe]]:
-    """A renderer whose table is made visible (it is hidden while there is nothing or an error to show)."""
-
-    def show(result: dict) -> tuple[str, gr.Dataframe]:
-        message, table = render(result)
-        return message, gr.Dataframe(value=table, visible=True)
-
-    return show
+def problem_text(error: QueryError | ArtifactError) -> str:
+    """A failed query's own message, as bold escaped markdown (shown inline; never a traceback, never HTML)."""
+    return f"**⚠️ {escape_markdown(getattr(error, 'message', None) or str(error))}**"
 
 
-def error_message(query: Callable[..., Any]) -> Callable[[str], tuple[str, gr.Dataframe]]:
-    """After a failed call, show the same message inline (the toast disappears) and hide the stale table."""
+def query_view(
+    query: Callable[..., Any], render: Callable[[dict], tuple[str, pd.DataFrame]]
+) -> Callable[[str], tuple[str, gr.Dataframe, dict | None]]:
+    """The UI side of a query tab (not an API endpoint): run the query once and return the sentence, the table
+    (hidden when there is nothing to show) and the JSON the API would answer; a bad input is a message inline."""
 
-    def show(text: str) -> tuple[str, gr.Dataframe]:
+    def show(text: str) -> tuple[str, gr.Dataframe, dict | None]:
         try:
-            query(text)
-            message = "No se pudo responder. / Something went wrong."
-        except QueryError as exc:
-            message = exc.message
-        return f"**⚠️ {escape_markdown(message)}**", gr.Dataframe(visible=False)
+            result = asdict(query(text))
+        except (QueryError, ArtifactError) as error:
+            return problem_text(error), gr.Dataframe(visible=False), None
+        message, table = render(result)
+        return message, gr.Dataframe(value=table, visible=True), result
 
     return show
+
+
+def clear_answer() -> tuple[str, gr.Dataframe]:
+    """The query tabs share one answer area: switching query clears it."""
+    return "", gr.Dataframe(visible=False)
 
 
 def reasons_text(reasons: dict | None) -> str:
@@ -264,15 +267,38 @@ def reasons_text(reasons: dict | None) -> str:
     return " · ".join(parts)
 
 
-def model_card(model: dict) -> str:
-    """One model's ranked list as markdown: readable in a narrow column, unlike a 5-column table."""
-    lines = [f"#### {escape_markdown(model['label'])}", f"<small>{model['latency_ms']:.2f} ms</small>", ""]
-    for rank, item in enumerate(model["results"], start=1):
-        why = reasons_text(item.get("reasons"))
-        lines.append(f"{rank}. **{escape_markdown(item['title'])}** ({item['year']}) · `{item['score']:.3f}`")
-        if why:
-            lines.append(f"   <small>{escape_markdown(why)}</small>")
+def cell(text: str) -> str:
+    """Escaped text that also stays inside one markdown table cell."""
+    return escape_markdown(" ".join(str(text).split()))
+
+
+def film_line(item: dict) -> str:
+    return f"**{cell(item['title'])}** ({item['year']}) · `{item['score']:.3f}`"
+
+
+def models_table(models: list[dict]) -> str:
+    """The models side by side as one markdown table: a column per model (label and latency), a row per rank,
+    each cell the film, its similarity and what it shares with the query (one Markdown block, not one per model)."""
+    header = " | ".join(f"{cell(m['label'])}<br><small>{m['latency_ms']:.2f} ms</small>" for m in models)
+    lines = [f"| # | {header} |", "|---:|" + "---|" * len(models)]
+    for rank in range(max((len(m["results"]) for m in models), default=0)):
+        cells = []
+        for model in models:
+            if rank >= len(model["results"]):
+                cells.append("")
+                continue
+            item = model["results"][rank]
+            why = reasons_text(item.get("reasons"))
+            cells.append(film_line(item) + (f"<br><small>{cell(why)}</small>" if why else ""))
+        lines.append(f"| {rank + 1} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def folded_model(model: dict) -> str:
+    """The historical recipe, folded under the table (collapsed: it is the baseline, not a contender)."""
+    items = "\n".join(f"{rank}. {film_line(item)}" for rank, item in enumerate(model["results"], start=1))
+    return ("<details><summary>Receta original del proyecto (TF-IDF histórico: géneros, tagline, actor y director) · "
+            f"{model['latency_ms']:.2f} ms</summary>\n\n{items}\n\n</details>")
 
 
 def overlap_text(result: dict, labels: dict[str, str]) -> str:
@@ -284,15 +310,19 @@ def overlap_text(result: dict, labels: dict[str, str]) -> str:
     return "**Coincidencias entre listas**\n" + "\n".join(lines) if lines else ""
 
 
-def render_models(result: dict, heading: str) -> list[str]:
-    """[heading, then one markdown card per model in MODEL_ORDER] for the side-by-side columns."""
+def render_models(result: dict, heading: str) -> str:
+    """Heading, every model side by side (MODEL_ORDER, the historical recipe folded last), then the overlaps."""
     by_name = {model["model"]: model for model in result["models"]}
     labels = {name: model["label"] for name, model in by_name.items()}
-    cards = [model_card(by_name[name]) if name in by_name else "" for name in MODEL_ORDER]
-    return [f"{heading}\n\n{overlap_text(result, labels)}", *cards]
+    side_by_side = [by_name[name] for name in MODEL_ORDER[:-1] if name in by_name]
+    parts = [heading, models_table(side_by_side) if side_by_side else ""]
+    if MODEL_ORDER[-1] in by_name:
+        parts.append(folded_model(by_name[MODEL_ORDER[-1]]))
+    parts.append(overlap_text(result, labels))
+    return "\n\n".join(part for part in parts if part)
 
 
-def render_comparison(result: dict) -> list:
+def render_comparison(result: dict) -> str:
     default = next((m for m in result["models"] if m["model"] == service.default_model()), None)
     picks = ", ".join(escape_markdown(item["label"]) for item in default["results"]) if default else ""
     heading = f"### Películas similares a {escape_markdown(result['query'])}"
@@ -303,127 +333,114 @@ def render_comparison(result: dict) -> list:
     return render_models(result, heading)
 
 
-def render_search(result: dict) -> list:
+def render_search(result: dict) -> str:
     return render_models(result, f"### Resultados para «{escape_markdown(result['text'])}»")
 
 
-def models_error(query: Callable[..., Any]) -> Callable[..., list]:
-    def show(*args: object) -> list:
+def models_view(query: Callable[..., Any], render: Callable[[dict], str]) -> Callable[..., tuple[str, dict | None]]:
+    """The UI side of a recommender tab (not an API endpoint): the rendered comparison and its JSON, or a message."""
+
+    def show(text: str, k: float) -> tuple[str, dict | None]:
         try:
-            query(*args)
-            message = "No se pudo responder. / Something went wrong."
-        except (QueryError, ArtifactError) as exc:
-            message = getattr(exc, "message", str(exc))
-        return [f"**⚠️ {escape_markdown(message)}**"] + [""] * len(MODEL_ORDER)
+            result = asdict(query(text, k))
+        except (QueryError, ArtifactError) as error:
+            return problem_text(error), None
+        return render(result), result
 
     return show
 
 
 # ------------------------------------------------------------------ tabs
+#
+# Every raw API call without a session_hash makes Gradio build a new session, which serialises the config of every
+# block (~55 µs each): the UI keeps its block count low (tests/test_app.py holds the ceiling). Hence help text in
+# `info=`, the Textbox's own submit button, one answer area for the six query tabs, the models side by side in one
+# Markdown table, and one shared JSON panel. The named API endpoints are trigger-less events (`gr.on([])`, like
+# `gr.api` but reusing the tabs' inputs and the JSON panel instead of adding blocks); the buttons run private
+# functions that query once and render, so people get a sentence and a table and API clients get the data.
+
+
+def api_endpoint(endpoint: Callable[..., dict], inputs: list[gr.Component], raw: gr.JSON) -> None:
+    """A named API endpoint with the tab's inputs (their names and types) that returns the query's JSON."""
+    gr.on([], endpoint, inputs=inputs, outputs=raw, api_name=endpoint.__name__)
 
 
 def query_tab(
     label: str,
     intro: str,
     endpoint: Callable[[str], dict],
-    query: Callable[..., Any],
-    render: Callable[[dict], tuple[str, pd.DataFrame]],
     input_label: str,
     examples: list[str],
-) -> None:
-    """One tab = one named API endpoint: textbox -> endpoint (JSON) -> sentence + table."""
-    with gr.Tab(label):
-        gr.Markdown(intro)
-        with gr.Row(equal_height=True):
-            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=1)
-            button = gr.Button("Consultar / Ask", variant="primary", scale=1)
+    raw: gr.JSON,
+) -> tuple[gr.Tab, gr.Textbox]:
+    """One sub-tab = one named API endpoint: a textbox (help text as its info, its own submit button) + examples."""
+    with gr.Tab(label) as tab:
+        text = gr.Textbox(label=input_label, info=intro, placeholder=examples[0], max_lines=1,
+                          submit_btn="Consultar / Ask")
         gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
+    api_endpoint(endpoint, [text], raw)
+    return tab, text
+
+
+QUERY_TABS = [  # (tab, intro, endpoint, query, renderer, input label, examples)
+    ("Estrenos por mes", "Cuántas películas del catálogo se estrenaron en un mes, sumando todos los años.",
+     cantidad_filmaciones_mes, queries.cantidad_filmaciones_mes, render_month, "Mes / Month",
+     ["marzo", "Diciembre", "septiembre", "May"]),
+    ("Estrenos por día", "Cuántas películas se estrenaron en cada día de la semana.",
+     cantidad_filmaciones_dia, queries.cantidad_filmaciones_dia, render_weekday, "Día / Weekday",
+     ["viernes", "miércoles", "Sabado", "sunday"]),
+    ("Score por título",
+     "Año de estreno y score (popularidad TMDB) de una película. Títulos aproximados sugieren candidatos.",
+     score_titulo, queries.score_titulo, render_score, "Título / Title",
+     ["Titanic", "toy story", "Batman (1966)", "Amelie"]),
+    ("Votos por título", "Votos y promedio: solo se informan películas con al menos 2000 votos.",
+     votos_titulo, queries.votos_titulo, render_votes, "Título / Title",
+     ["The Dark Knight", "Inception", "Batman (1966)", "Up"]),
+    ("Actor", "Películas en las que actúa una persona (dirigir no cuenta) y su retorno (ingresos / presupuesto).",
+     get_actor, queries.get_actor, render_person, "Actor / actriz",
+     ["Tom Hanks", "Scarlett Johansson", "penelope cruz", "Samuel L. Jackson"]),
+    ("Director", "Películas dirigidas por una persona: fecha, presupuesto, ingresos, ganancia y retorno.",
+     get_director, queries.get_director, render_person, "Director / directora",
+     ["Christopher Nolan", "Kathryn Bigelow", "pedro almodovar", "Steven Spielberg"]),
+]
+
+
+def query_tabs(raw: gr.JSON) -> None:
+    """The original project's six queries, one sub-tab each inside 'Consultas', sharing one answer area below."""
+    with gr.Tab("Consultas"):
+        with gr.Tabs():
+            tabs = [(query_tab(label, intro, endpoint, input_label, examples, raw), query, render)
+                    for label, intro, endpoint, query, render, input_label, examples in QUERY_TABS]
         message = gr.Markdown()
         table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False, visible=False)
-        with gr.Accordion("Respuesta JSON de la API / API response", open=False):
-            raw = gr.JSON(label="respuesta", show_label=False)
-        call = gr.on([button.click, text.submit], endpoint, inputs=text, outputs=raw, api_name=endpoint.__name__)
-        call.success(shown(render), inputs=raw, outputs=[message, table], api_visibility="private", queue=False)
-        call.failure(error_message(query), inputs=text, outputs=[message, table], api_visibility="private", queue=False)
-
-
-def query_tabs() -> None:
-    """The original project's six queries, one sub-tab each, inside one top-level tab."""
-    with gr.Tab("Consultas"), gr.Tabs():
-        original_queries()
-
-
-def original_queries() -> None:
-    query_tab(
-        "Estrenos por mes", "Cuántas películas del catálogo se estrenaron en un mes, sumando todos los años.",
-        cantidad_filmaciones_mes, queries.cantidad_filmaciones_mes, render_month, "Mes / Month",
-        ["marzo", "Diciembre", "septiembre", "May"],
-    )
-    query_tab(
-        "Estrenos por día", "Cuántas películas se estrenaron en cada día de la semana.",
-        cantidad_filmaciones_dia, queries.cantidad_filmaciones_dia, render_weekday, "Día / Weekday",
-        ["viernes", "miércoles", "Sabado", "sunday"],
-    )
-    query_tab(
-        "Score por título", "Año de estreno y score (popularidad TMDB) de una película. Títulos aproximados sugieren candidatos.",
-        score_titulo, queries.score_titulo, render_score, "Título / Title",
-        ["Titanic", "toy story", "Batman (1966)", "Amelie"],
-    )
-    query_tab(
-        "Votos por título", "Votos y promedio: solo se informan películas con al menos 2000 votos.",
-        votos_titulo, queries.votos_titulo, render_votes, "Título / Title",
-        ["The Dark Knight", "Inception", "Batman (1966)", "Up"],
-    )
-    query_tab(
-        "Actor", "Películas en las que actúa una persona (dirigir no cuenta) y su retorno (ingresos / presupuesto).",
-        get_actor, queries.get_actor, render_person, "Actor / actriz",
-        ["Tom Hanks", "Scarlett Johansson", "penelope cruz", "Samuel L. Jackson"],
-    )
-    query_tab(
-        "Director", "Películas dirigidas por una persona: fecha, presupuesto, ingresos, ganancia y retorno.",
-        get_director, queries.get_director, render_person, "Director / directora",
-        ["Christopher Nolan", "Kathryn Bigelow", "pedro almodovar", "Steven Spielberg"],
-    )
-
-
-def model_columns() -> list[gr.Markdown]:
-    """One markdown card per model, side by side (the historical recipe folded below), in MODEL_ORDER."""
-    cards: dict[str, gr.Markdown] = {}
-    with gr.Row(equal_height=False):
-        for name in MODEL_ORDER[:-1]:
-            with gr.Column(min_width=260):
-                cards[name] = gr.Markdown(sanitize_html=True)
-    with gr.Accordion("Receta original del proyecto (TF-IDF histórico: géneros, tagline, actor y director)", open=False):
-        cards[MODEL_ORDER[-1]] = gr.Markdown(sanitize_html=True)
-    return [cards[name] for name in MODEL_ORDER]
+    for (tab, text), query, render in tabs:
+        gr.on([text.submit], query_view(query, render), inputs=text, outputs=[message, table, raw],
+              api_visibility="private")
+        tab.select(clear_answer, outputs=[message, table], api_visibility="private", queue=False,
+                   show_progress="hidden")
 
 
 def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Callable[..., Any],
-               render: Callable[[dict], list], input_label: str, examples: list[str], progress_note: str,
-               button_label: str) -> None:
-    """A text + k -> every model's ranked list side by side; the endpoint returns the JSON."""
+               render: Callable[[dict], str], input_label: str, examples: list[str], progress_note: str,
+               button_label: str, raw: gr.JSON) -> gr.Textbox:
+    """A text + k -> every model's ranked list side by side (one Markdown); returns the textbox."""
     with gr.Tab(label):
-        gr.Markdown(intro)
-        if RECOMMENDER_PROBLEM:
-            gr.Markdown(f"**⚠️ Recomendadores desactivados:** {escape_markdown(RECOMMENDER_PROBLEM)}")
-        with gr.Row(equal_height=True):
-            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2)
+        problem = f"\n\n**⚠️ Recomendadores desactivados:** {escape_markdown(RECOMMENDER_PROBLEM)}" \
+            if RECOMMENDER_PROBLEM else ""
+        gr.Markdown(intro + problem)
+        with gr.Row(equal_height=True):  # one Row and one Form for both inputs
+            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2, submit_btn=button_label)
             k = gr.Slider(1, 20, value=service.DEFAULT_K, step=1, label="k (por modelo)", scale=1)
-            button = gr.Button(button_label, variant="primary", scale=1)
         gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
-        heading = gr.Markdown(progress_note)
-        columns = model_columns()
-        with gr.Accordion("Respuesta JSON de la API / API response", open=False):
-            raw = gr.JSON(label="respuesta", show_label=False)
-        call = gr.on([button.click, text.submit], endpoint, inputs=[text, k], outputs=raw, api_name=endpoint.__name__,
-                     show_progress_on=[heading])
-        call.success(render, inputs=raw, outputs=[heading, *columns], api_visibility="private", queue=False)
-        call.failure(models_error(query), inputs=[text, k], outputs=[heading, *columns], api_visibility="private",
-                     queue=False)
+        result = gr.Markdown(progress_note, sanitize_html=True)
+    api_endpoint(endpoint, [text, k], raw)
+    text.submit(models_view(query, render), inputs=[text, k], outputs=[result, raw], api_visibility="private",
+                show_progress_on=[result])
+    return text
 
 
-def recommender_tabs() -> None:
-    models_tab(
+def recommender_tabs(raw: gr.JSON) -> None:
+    title = models_tab(
         "Recomendación",
         "Películas parecidas a una que te gusta, según cada modelo, **lado a lado**: similitud, lo que tienen en "
         "común, la latencia de cada modelo y cuánto coinciden sus listas. TF-IDF y embeddings buscan películas "
@@ -432,8 +449,9 @@ def recommender_tabs() -> None:
         "previsible. La pestaña *Comparación de modelos* lo mide con calificaciones reales de MovieLens.",
         comparar_modelos, service.compare, render_comparison, "Título / Title",
         ["Toy Story", "The Dark Knight", "Inception", "Amelie", "Batman (1966)", "Titanic"],
-        "Escribe un título y pulsa *Comparar*.", "Comparar / Compare",
+        "Escribe un título y pulsa *Comparar*.", "Comparar / Compare", raw,
     )
+    api_endpoint(recomendacion, [title], raw)  # API only: the tab shows it in context (the default model's picks)
     models_tab(
         "Búsqueda libre",
         "Describe una película con tus palabras (mejor en inglés: el catálogo está en inglés). TF-IDF busca las "
@@ -442,7 +460,7 @@ def recommender_tabs() -> None:
         ["a lonely astronaut stranded on Mars", "toys that come to life when nobody is watching",
          "a heist inside someone's dreams", "a shark terrorizes a beach town", "robots fight aliens in a big city"],
         "La primera búsqueda carga el modelo de embeddings (unos segundos); las siguientes tardan milisegundos.",
-        "Buscar / Search",
+        "Buscar / Search", raw,
     )
 
 
@@ -473,6 +491,12 @@ def render_film_evaluation(result: dict) -> tuple[str, pd.DataFrame]:
     return message, pd.DataFrame(result["tabla"])
 
 
+def film_evaluation_view(pelicula: str) -> tuple[str, pd.DataFrame, dict]:
+    """The UI side of evaluacion_pelicula (not an API endpoint): summary, table and the JSON."""
+    result = evaluacion_pelicula(pelicula)
+    return *render_film_evaluation(result), result
+
+
 def metric_chart(metric_label: str):
     """Bars of one metric per model with their 95% bootstrap intervals (matplotlib: native plots lack error bars)."""
     import matplotlib
@@ -494,8 +518,8 @@ def metric_chart(metric_label: str):
     return figure
 
 
-def comparison_tab() -> tuple[gr.Dropdown, gr.JSON, gr.Markdown, gr.Dataframe] | None:
-    """Metrics, chart and per-film view; returns the per-film components so the page load can fill them."""
+def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | None:
+    """Metrics, chart and per-film view; returns the film dropdown and its outputs so the page load can fill them."""
     with gr.Tab("Comparación de modelos"):
         if EVALUATION is None:
             gr.Markdown("**⚠️ La evaluación no describe este catálogo o índice:** ejecuta `python scripts/evaluate.py`.")
@@ -511,17 +535,16 @@ def comparison_tab() -> tuple[gr.Dropdown, gr.JSON, gr.Markdown, gr.Dataframe] |
         metric = gr.Dropdown(labels, value=labels[1] if len(labels) > 1 else labels[0], label="Métrica del gráfico")
         chart = gr.Plot(value=metric_chart(metric.value), show_label=False)
         metric.change(metric_chart, inputs=metric, outputs=chart, api_visibility="private")
-        gr.Markdown("#### Una película de prueba: verdad de referencia junto a cada modelo")
         choices = [label for label, _ in comparison.film_choices(EVALUATION)]
         film = gr.Dropdown(choices, value="Toy Story (1995)" if "Toy Story (1995)" in choices else choices[0],
-                           label="Película de prueba", filterable=True)
+                           label="Película de prueba",
+                           info="Una película de prueba: verdad de referencia junto a cada modelo.", filterable=True)
         summary = gr.Markdown()
         table = gr.Dataframe(interactive=False, wrap=True, show_label=False, pinned_columns=2)
-        with gr.Accordion("Respuesta JSON de la API / API response", open=False):
-            raw = gr.JSON(label="respuesta", show_label=False)
-        call = film.change(evaluacion_pelicula, inputs=film, outputs=raw, api_name="evaluacion_pelicula")
-        call.success(render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private", queue=False)
-    return film, raw, summary, table
+    outputs = [summary, table, raw]
+    api_endpoint(evaluacion_pelicula, [film], raw)
+    film.change(film_evaluation_view, inputs=film, outputs=outputs, api_visibility="private")
+    return film, outputs
 
 
 def explorar(desde: float, hasta: float, genero: str, votos_minimos: float) -> tuple:
@@ -554,6 +577,7 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
     """Filters and charts; returns (inputs, outputs) so the page load can fill the charts once."""
     first, last = explore.year_bounds()
     titles = explore.AXIS_TITLES
+    chart = {"y_title": titles["films"], "y_lim": [0, None], "height": 300, "min_width": 480}  # two per line
     with gr.Tab("Exploración"):
         gr.Markdown(
             "Exploración del catálogo: cada gráfico se recalcula con los filtros. El informe completo, con los "
@@ -565,25 +589,22 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
             genre = gr.Dropdown(explore.genre_choices(), value=explore.ALL_GENRES, label="Género")
             min_votes = gr.Slider(0, 1000, value=explore.DEFAULT_MIN_VOTES, step=10, label="Votos mínimos (puntuaciones)")
         summary = gr.Markdown()
-        with gr.Row():
+        with gr.Row():  # one Row: the six charts wrap two per line (their min_width)
             per_year = gr.LinePlot(x="year", y="films", title="Estrenos por año", x_title=titles["year"],
-                                   y_title=titles["films"], x_axis_format="d", y_lim=[0, None], height=300)
+                                   x_axis_format="d", **chart)
             genres = gr.BarPlot(x="genre", y="films", title="Películas por género", x_title=titles["genre"],
-                                y_title=titles["films"], sort="-y", x_label_angle=-45, y_lim=[0, None], height=300)
-        with gr.Row():
+                                sort="-y", x_label_angle=-45, **chart)
             per_month = gr.BarPlot(x="month", y="films", title="Estrenos por mes", x_title=titles["month"],
-                                   y_title=titles["films"], sort=MONTHS_ES, x_label_angle=-45, y_lim=[0, None],
-                                   height=300)
+                                   sort=MONTHS_ES, x_label_angle=-45, **chart)
             per_weekday = gr.BarPlot(x="weekday", y="films", title="Estrenos por día de la semana",
-                                     x_title=titles["weekday"], y_title=titles["films"], sort=WEEKDAYS_ES, x_label_angle=-45,
-                                     y_lim=[0, None], height=300)
-        with gr.Row():
+                                     x_title=titles["weekday"], sort=WEEKDAYS_ES, x_label_angle=-45, **chart)
             money = gr.ScatterPlot(x="budget_musd", y="revenue_musd", title="Presupuesto vs. ingresos",
                                    x_title=titles["budget_musd"], y_title=titles["revenue_musd"],
-                                   tooltip=["title", "year", "budget_musd", "revenue_musd", "return_ratio"], height=320)
+                                   tooltip=["title", "year", "budget_musd", "revenue_musd", "return_ratio"],
+                                   height=320, min_width=480)
             ratings = gr.BarPlot(x="rating", y="films", title="Distribución de puntuaciones",
-                                 x_title=titles["rating"], y_title=titles["films"], sort=explore.RATING_LABELS,
-                                 x_label_angle=-45, y_lim=[0, None], height=320)
+                                 x_title=titles["rating"], sort=explore.RATING_LABELS, x_label_angle=-45,
+                                 **chart | {"height": 320})
         inputs = [year_from, year_to, genre, min_votes]
         outputs = [summary, per_year, per_month, per_weekday, genres, money, ratings]
         gr.on([c.change for c in inputs], explorar, inputs=inputs, outputs=outputs, api_name="explorar",
@@ -599,17 +620,20 @@ def build_demo() -> gr.Blocks:
             f"{len(catalog):,} películas de TMDB 5000 · consultas del proyecto original · "
             "cada pestaña es también un endpoint de la API (ver «Use via API» al pie)."
         )
+        # the named endpoints' output, and what the last query answered as JSON (rendered below the tabs)
+        raw = gr.JSON(label="respuesta", show_label=False, render=False)
         with gr.Tabs():
-            recommender_tabs()
-            query_tabs()
-            per_film = comparison_tab()
+            recommender_tabs(raw)
+            query_tabs(raw)
+            per_film = comparison_tab(raw)
             inputs, outputs = explore_tab()
-        gr.api(recomendacion, api_name="recomendacion")  # API only: the tab above shows it in context
+        with gr.Accordion("Respuesta JSON de la última consulta / Last API response", open=False):
+            raw.render()
         demo.load(explorar, inputs=inputs, outputs=outputs, api_visibility="private")
         if per_film:
-            film, raw, summary, table = per_film
-            demo.load(evaluacion_pelicula, inputs=film, outputs=raw, api_visibility="private").success(
-                render_film_evaluation, inputs=raw, outputs=[summary, table], api_visibility="private")
+            film, film_outputs = per_film
+            demo.load(lambda pelicula: film_evaluation_view(pelicula)[:2], inputs=film, outputs=film_outputs[:2],
+                      api_visibility="private")
     # Queue settings, measured in data/bench/RESULTS.md ("HTTP variants"):
     # - the functions take µs to ms and hold the GIL, so more concurrency adds no throughput; 4 per event lets a
     #   slow call (the first free-text search loading the model) not hold up that event for everyone;
@@ -690,8 +714,16 @@ def create_app() -> FastAPI:
     return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, **ui_options())
 
 
+# The textboxes' own submit buttons (no separate Button block) styled like primary buttons.
+CSS = """
+.submit-button.padded-button { background: var(--button-primary-background-fill); color: var(--button-primary-text-color);
+  font-weight: var(--button-large-text-weight); border-radius: var(--button-large-radius); }
+.submit-button.padded-button:hover { background: var(--button-primary-background-fill-hover); }
+"""
+
+
 def ui_options() -> dict:
-    return {"theme": gr.themes.Soft(), "footer_links": ["api", "settings"]}
+    return {"theme": gr.themes.Soft(), "css": CSS, "footer_links": ["api", "settings"]}
 
 
 def server_address() -> tuple[str, int]:

@@ -54,11 +54,41 @@ def test_renderers_show_the_sentence_and_a_table():
     assert "Batman \\(1966\\)" in message  # the other film of the same title is offered, escaped for markdown
 
 
+def test_query_view_shows_the_sentence_table_and_json():
+    """The tab's own (private) handler: one query, the rendered sentence + table, and the endpoint's JSON."""
+    show = app.query_view(app.queries.get_director, app.render_person)
+    message, table, raw = show("christopher nolan")
+    assert "Christopher Nolan dirigió 8 películas" in message
+    assert table.visible is True and len(table.value["data"]) == 8
+    assert raw == app.get_director("Christopher Nolan")
+
+
 def test_error_message_is_shown_inline_and_escaped():
-    show = app.error_message(app.queries.score_titulo)
-    message, table = show("<img src=x onerror=alert(1)>")
-    assert "<img" not in message and "&lt;img" in message
-    assert table.visible is False
+    show = app.query_view(app.queries.score_titulo, app.render_score)
+    message, table, raw = show("<img src=x onerror=alert(1)>")
+    assert "<img" not in message and "&lt;img" in message and "No encontré" in message
+    assert table.visible is False and raw is None
+
+
+def test_models_view_renders_every_model_side_by_side_and_escapes():
+    show = app.models_view(app.service.compare, app.render_comparison)
+    markdown, raw = show("Toy Story", 5)
+    header = next(line for line in markdown.splitlines() if line.startswith("| # |"))
+    for label in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
+        assert f"| {app.escape_markdown(label)}<br>" in header  # a column per model, left to right
+    assert "Toy Story 2" in markdown and "<details>" in markdown  # the historical recipe, folded
+    assert raw["query"] == app.comparar_modelos("Toy Story", 5)["query"]
+    markdown, raw = app.models_view(app.service.search, app.render_search)("<img src=x onerror=alert(1)> | x", 3)
+    assert "<img" not in markdown and raw["text"].startswith("<img")
+    message, raw = show("<script>alert(1)</script>", 5)
+    assert message.startswith("**⚠️") and "<script" not in message and raw is None
+
+
+def test_block_count_stays_low():
+    """Every raw API call without a session_hash (as curl makes them) builds a new gradio SessionState, which
+    serialises the config of every block (~55 µs each on the event loop): 143 blocks cost ~8 ms per call and kept
+    the raw HTTP p50 above its 20 ms target. Add UI by reusing blocks (info=, one Markdown), not by adding them."""
+    assert len(app.demo.blocks) <= 75
 
 
 def test_escape_markdown_neutralises_html_and_markup():

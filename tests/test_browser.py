@@ -132,12 +132,36 @@ def test_recommendation_tab_shows_models_side_by_side(page):
     open_tab(page, "Recomendación")
     ask(page, "Título / Title", "Toy Story")
     expect(page.get_by_text("Películas similares a Toy Story (1995)")).to_be_visible(timeout=20_000)
-    for heading in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
-        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    for model in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
+        expect(page.get_by_role("columnheader", name=re.compile(rf"^{re.escape(model)}\s+[\d.]+ ms$"))).to_be_visible()
     expect(page.get_by_text("Toy Story 2").filter(visible=True).first).to_be_visible()
     expect(page.get_by_text("dirección: John Lasseter").filter(visible=True).first).to_be_visible()
     expect(page.get_by_text("Coincidencias entre listas")).to_be_visible()
+    page.get_by_text("Receta original del proyecto").click()  # the historical recipe, folded below the table
+    expect(page.locator("details[open] li").first).to_be_visible()
     shot(page, "recomendacion")
+
+
+def test_switching_query_clears_the_shared_answer(page):
+    open_tab(page, "Actor")
+    ask(page, "Actor / actriz", "Tom Hanks")
+    expect(page.get_by_text("Tom Hanks ha participado").filter(visible=True).first).to_be_visible(timeout=15_000)
+    page.get_by_role("tab", name="Director", exact=True).click()
+    expect(page.get_by_text("Tom Hanks ha participado").filter(visible=True)).to_have_count(0, timeout=10_000)
+    expect(page.locator("table").filter(visible=True)).to_have_count(0)
+
+
+def test_markup_in_free_text_is_shown_as_text(page):
+    payload = '<img src=x onerror="window.__xss=1">| a lonely astronaut'
+    open_tab(page, "Búsqueda libre")
+    ask(page, "Descripción / Description", payload)
+    expect(page.get_by_text("Resultados para").filter(visible=True).first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator('img[src="x"]').count() == 0
+    assert '<img src=x onerror="window.__xss=1">| a lonely astronaut' in page.locator("body").inner_text()
+    page.get_by_text("Respuesta JSON de la última consulta").click()  # the shared JSON panel shows the answer
+    expect(page.get_by_text('"models"').filter(visible=True).first).to_be_visible(timeout=10_000)
 
 
 def test_free_text_search_finds_the_martian(page):
