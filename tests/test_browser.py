@@ -62,7 +62,9 @@ def ask(page: Page, label: str, text: str) -> None:
 
 
 def shot(page: Page, name: str) -> None:
+    """A full-page screenshot once Gradio's fade-in of new outputs has finished (README images come from these)."""
     ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(800)
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
