@@ -17,7 +17,11 @@ for _name, _value in {
 
 import html
 import inspect
+import json
+import re
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -639,8 +643,9 @@ def build_demo() -> gr.Blocks:
     #   slow call (the first free-text search loading the model) not hold up that event for everyone;
     # - status_update_rate=1 instead of "auto" (a broadcast of queue estimates after every job): measured neutral
     #   within launch-to-launch noise (±3 ms over 6 A/B pairs); kept so a burst does not multiply broadcasts;
-    # - each API call without a session_hash is a new session whose state (~280 KB here) Gradio keeps up to
-    #   state_session_capacity (10,000 by default: +415 MB over 1,500 raw calls, vs +24 MB with 200).
+    # - Gradio keeps each session's state (~150 KB here) up to state_session_capacity (10,000 by default: GBs
+    #   under a loop of raw calls without a session_hash); RawCallSessions already reuses finished sessions
+    #   for those, and 200 bounds what many browsers and clients can hold.
     demo.queue(default_concurrency_limit=4, status_update_rate=1)
     demo.state_session_capacity = 200
     return demo
@@ -690,6 +695,115 @@ async def artifact_error_response(_request: Request, error: ArtifactError) -> JS
     return JSONResponse({"detail": str(error)}, status_code=503)
 
 
+RAW_CALL_PATH = re.compile(r"^/gradio_api/call/[^/]+/?$")
+RAW_RESULT_PATH = re.compile(r"^/gradio_api/call/[^/]+/(?P<event_id>[^/]+)/?$")
+MAX_RAW_CALL_BODY = 1 << 20  # larger bodies pass through untouched (Gradio answers them)
+MAX_IDLE_SESSIONS = 64
+UNCLAIMED_AFTER_S = 600.0  # a call whose result is never fetched keeps its session out of reuse, then is forgotten
+
+
+class RawCallSessions:
+    """ASGI middleware: raw API calls that send no ``session_hash`` reuse finished sessions instead of new ones.
+
+    For each ``POST /gradio_api/call/<name>`` without one, Gradio builds a new SessionState over every block
+    of the page (~4.5 ms of the event loop for 74 blocks, about half the server's work for such a call) and
+    keeps it up to ``state_session_capacity``. Gradio delivers a session's results through one message queue,
+    so a session must never carry two calls at once: a session is lent to one call from its POST until the
+    event stream of that call (``GET /gradio_api/call/<name>/<event_id>``) has ended normally, and only then
+    reused. Ids are random, so nobody can guess one. A stream that ends abnormally (client gone) or is never
+    fetched leaves its session out of the pool for good. Browsers and gradio_client send their own
+    session_hash and are left alone.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.idle: list[str] = []  # sessions whose last call ended cleanly
+        self.lent: dict[str, tuple[str, float]] = {}  # event_id -> (session, since)
+
+    def _borrow(self) -> str:
+        now = time.monotonic()
+        for event_id, (_, since) in list(self.lent.items()):
+            if now - since > UNCLAIMED_AFTER_S:
+                del self.lent[event_id]
+        return self.idle.pop() if self.idle else f"api-{uuid.uuid4().hex}"
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and RAW_CALL_PATH.match(scope["path"]):
+            return await self._call(scope, receive, send)
+        result = RAW_RESULT_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if result and result["event_id"] in self.lent:
+            return await self._result(result["event_id"], scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    async def _call(self, scope: dict, receive: Callable, send: Callable) -> None:
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if not length.isdigit() or int(length) > MAX_RAW_CALL_BODY:
+            return await self.app(scope, receive, send)
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        session = None
+        if isinstance(payload, dict) and not payload.get("session_hash"):
+            session = payload["session_hash"] = self._borrow()
+            body = json.dumps(payload).encode()
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        answer: list[bytes] = []
+        status = 0
+
+        async def watch(message: dict) -> None:
+            """Lend the session to the call's event id before the client can read the id and fetch the result."""
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                answer.append(message.get("body", b""))
+                if not message.get("more_body", False) and status == 200:
+                    try:
+                        self.lent[json.loads(b"".join(answer))["event_id"]] = (session, time.monotonic())
+                    except (ValueError, KeyError, TypeError):
+                        pass
+            await send(message)
+
+        await self.app(scope, replay, watch if session else send)
+        if session and status != 200 and len(self.idle) < MAX_IDLE_SESSIONS:  # refused before any event was queued
+            self.idle.append(session)
+
+    async def _result(self, event_id: str, scope: dict, receive: Callable, send: Callable) -> None:
+        ended = False
+
+        async def watch(message: dict) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                ended = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            session, _ = self.lent.pop(event_id, (None, 0.0))
+            if session and ended and len(self.idle) < MAX_IDLE_SESSIONS:
+                self.idle.append(session)
+
+
 def create_app() -> FastAPI:
     """FastAPI with the original project's GET routes (OpenAPI docs at /docs) and the Gradio app at /."""
     api = FastAPI(
@@ -711,6 +825,7 @@ def create_app() -> FastAPI:
                        422: {"description": "Invalid input (empty, too long, not a month...)"},
                        503: {"description": "Recommender index missing or stale (recomendacion only)"}},
         )
+    api.add_middleware(RawCallSessions)
     return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, **ui_options())
 
 

@@ -259,11 +259,12 @@ def app_rows(films: int) -> tuple[list[dict], float]:
                 retained.append((process_memory_mb(process.pid)["rss"] - before) * 1024 / (repeat + 5))
                 rows.append(row("HTTP", f"raw Gradio API: {name}", p50, p95, films=films, runs=repeat,
                                 **judged(p50, HTTP_TARGET_MS, "p50"), note="POST /gradio_api/call + GET event stream, "
-                                "no session_hash (as curl)"))
+                                "no session_hash (as curl); app.RawCallSessions reuses finished sessions for them"))
             rows.append(row(
                 "HTTP", "app RSS growth per raw Gradio API call without session_hash", float(sum(retained) / len(retained)),
-                unit="KB", films=films, note=f"over the {sum(r for _, _, r in HTTP_CASES) + 20} calls above; each is a "
-                "new Gradio session, kept up to state_session_capacity (see SessionState below); short RSS deltas are noisy",
+                unit="KB", films=films, note=f"over the {sum(r for _, _, r in HTTP_CASES) + 20} calls above; without "
+                "app.RawCallSessions each would be a new Gradio session, kept up to state_session_capacity (see "
+                "SessionState below); short RSS deltas are noisy",
             ))
             for name, args, repeat in HTTP_CASES[:2]:
                 p50, p95 = timed(lambda: raw_gradio_call(http, name, args, session_hash="bench-client"), repeat)
@@ -375,9 +376,10 @@ def session_state_rows(films: int) -> list[dict]:
     size_kb = tracemalloc.get_traced_memory()[0] / len(kept) / 1024
     tracemalloc.stop()
     return [
-        row("HTTP", "Gradio SessionState(demo) built in process (per raw call without session_hash)", p50, p95,
-            films=films, runs=50, note=f"{blocks} blocks in app.demo; runs on the server's event loop"),
-        row("HTTP", "memory of one Gradio SessionState(demo) (kept per raw call without session_hash)", size_kb,
+        row("HTTP", "Gradio SessionState(demo) built in process (per new session)", p50, p95,
+            films=films, runs=50, note=f"{blocks} blocks in app.demo; runs on the server's event loop; once per "
+            "browser tab or gradio_client, and per concurrent raw call (app.RawCallSessions reuses them)"),
+        row("HTTP", "memory of one Gradio SessionState(demo) (kept per session)", size_kb,
             unit="KB", films=films, note=f"tracemalloc; kept up to state_session_capacity sessions: this app's "
             f"{capacity:,} ≈ {size_kb * capacity / 1024:,.0f} MB; Gradio's default 10,000 ≈ {size_kb * 10_000 / 2**20:.1f} GB"),
     ]

@@ -6,6 +6,7 @@ error count; exits 1 on any error.
     python scripts/load_test.py --url http://127.0.0.1:7860 --clients 20 --requests 50
     python scripts/load_test.py --start                  # launches app.py on a free port, then stops it
 
+Every Gradio answer is compared with the same call made alone before the load (timings aside).
 Only 127.0.0.1 / localhost targets are accepted: this is a test of our own server, never of anyone else's.
 """
 from __future__ import annotations
@@ -50,16 +51,32 @@ MIX: list[tuple[str, str, list]] = [
 EXPECTED_ERRORS = {"Avatr"}  # inputs whose clean error is the right answer
 
 
-def gradio_call(http: httpx.Client, name: str, args: list) -> bool:
-    """Gradio's two-step API: POST the call, read the event stream; True when it completed."""
+def without_timings(value: object) -> object:
+    """An answer with its measured latencies removed, so two answers to one question compare equal."""
+    if isinstance(value, dict):
+        return {key: without_timings(item) for key, item in value.items() if key != "latency_ms"}
+    if isinstance(value, list):
+        return [without_timings(item) for item in value]
+    return value
+
+
+def gradio_call(http: httpx.Client, name: str, args: list, expected: dict | None = None) -> object:
+    """Gradio's two-step API: POST the call, read the event stream; returns the answer (timings removed).
+
+    With ``expected`` (answers measured one at a time before the load), an answer must be the one to this
+    question: under load, a result delivered to the wrong caller would count as an error, not a success.
+    """
     event = http.post(f"/gradio_api/call/{name}", json={"data": args})
     event.raise_for_status()
     stream = http.get(f"/gradio_api/call/{name}/{event.json()['event_id']}").text
-    if "event: complete" in stream:
-        return True
-    if "event: error" in stream and args[0] in EXPECTED_ERRORS:
-        return True
-    raise RuntimeError(f"{name}{args}: {stream[-300:]}")
+    kind = "complete" if "event: complete" in stream else "error" if "event: error" in stream else None
+    if kind is None or (kind == "error" and args[0] not in EXPECTED_ERRORS):
+        raise RuntimeError(f"{name}{args}: {stream[-300:]}")
+    data = without_timings(json.loads(stream.split(f"event: {kind}\ndata: ", 1)[1].split("\n", 1)[0]))
+    key = f"{name} {json.dumps(args)}"
+    if expected is not None and expected.get(key) != data:
+        raise RuntimeError(f"{name}{args}: answer differs from the same call made alone: {str(data)[:200]}")
+    return data
 
 
 def rest_call(http: httpx.Client, path: str, args: list) -> bool:
@@ -79,7 +96,8 @@ def available(url: str) -> list[tuple[str, str, list]]:
     ]
 
 
-def run_client(url: str, mix: list, requests: int, seed: int, results: dict, lock: threading.Lock) -> None:
+def run_client(url: str, mix: list, requests: int, seed: int, results: dict, lock: threading.Lock,
+               expected: dict) -> None:
     rng = random.Random(seed)
     with httpx.Client(base_url=url, timeout=60) as http:
         for _ in range(requests):
@@ -87,7 +105,10 @@ def run_client(url: str, mix: list, requests: int, seed: int, results: dict, loc
             label = f"{kind} {target.split('{')[0].strip('/')}"
             start = time.perf_counter()
             try:
-                (gradio_call if kind == "gradio" else rest_call)(http, target, args)
+                if kind == "gradio":
+                    gradio_call(http, target, args, expected)
+                else:
+                    rest_call(http, target, args)
                 ok = True
             except Exception as error:  # noqa: BLE001 - every failure is counted and reported
                 ok = False
@@ -134,12 +155,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("only loopback addresses (127.0.0.1, localhost) may be load-tested")
     try:
         mix = available(args.url)
+        with httpx.Client(base_url=args.url, timeout=120) as http:  # each answer alone first, to check them under load
+            expected = {f"{target} {json.dumps(call)}": gradio_call(http, target, call)
+                        for kind, target, call in mix if kind == "gradio"}
         results: dict = {"latency": defaultdict(list), "errors": [], "ok": 0}
         lock = threading.Lock()
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             for client in range(args.clients):
-                pool.submit(run_client, args.url, mix, args.requests, client, results, lock)
+                pool.submit(run_client, args.url, mix, args.requests, client, results, lock, expected)
         wall = time.perf_counter() - start
     finally:
         if process:

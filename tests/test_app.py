@@ -126,3 +126,107 @@ def test_explorar_accepts_missing_and_reversed_years():
     summary = app.explorar(None, 2000, "animation", 10)[0]
     assert summary.startswith("**") and "entre 1916 y 2000 del género Animation" in summary
     assert "entre 1990 y 2000" in app.explorar(2000, 1990, None, 10)[0]
+
+
+# ------------------------------------------------------------------ raw API calls reuse finished sessions
+
+
+class FakeGradio:
+    """Stands in for the Gradio app behind RawCallSessions: POST /call answers an event id; GET streams it."""
+
+    def __init__(self) -> None:
+        self.sessions: list[str | None] = []  # session_hash of every POST, in order
+        self.status = 200
+        self.fail_stream = False
+
+    async def __call__(self, scope, receive, send):
+        chunks, more = [], scope["method"] == "POST"
+        while more:
+            message = await receive()
+            chunks.append(message["body"])
+            more = message.get("more_body", False)
+        if scope["method"] == "POST":
+            try:
+                payload = json.loads(b"".join(chunks))
+            except ValueError:
+                payload = None
+            self.sessions.append(payload.get("session_hash") if isinstance(payload, dict) else None)
+            self.last_headers = dict(scope["headers"])
+            self.last_body = b"".join(chunks)
+            body = json.dumps({"event_id": f"event-{len(self.sessions)}"}).encode()
+            await send({"type": "http.response.start", "status": self.status, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"event: complete", "more_body": True})
+            if self.fail_stream:
+                raise ConnectionResetError("client went away")
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _request(middleware, method: str, path: str, body: bytes = b"") -> bytes:
+    import asyncio
+
+    scope = {"type": "http", "method": method, "path": path, "client": ("10.0.0.7", 5000),
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+    pieces = [{"type": "http.request", "body": body[:5], "more_body": True},
+              {"type": "http.request", "body": body[5:], "more_body": False}]
+    sent: list[bytes] = []
+
+    async def receive():
+        return pieces.pop(0) if pieces else {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body":
+            sent.append(message.get("body", b""))
+
+    asyncio.run(middleware(scope, receive, send))
+    return b"".join(sent)
+
+
+def _call(middleware, name: str = "score_titulo", body: bytes = b'{"data": ["Titanic"]}') -> str:
+    return json.loads(_request(middleware, "POST", f"/gradio_api/call/{name}", body))["event_id"]
+
+
+def test_raw_calls_reuse_a_session_only_after_its_result_was_read():
+    gradio = FakeGradio()
+    middleware = app.RawCallSessions(gradio)
+    first = _call(middleware)
+    second = _call(middleware)  # the first call's result is not read yet: it must not share its session
+    assert gradio.sessions[0].startswith("api-") and gradio.sessions[0] != gradio.sessions[1]
+    assert json.loads(gradio.last_body)["data"] == ["Titanic"]
+    assert gradio.last_headers[b"content-length"] == str(len(gradio.last_body)).encode()
+    assert _request(middleware, "GET", f"/gradio_api/call/score_titulo/{first}") == b"event: complete"
+    _call(middleware)  # now the first session is free again
+    assert gradio.sessions[2] == gradio.sessions[0]
+    _request(middleware, "GET", f"/gradio_api/call/score_titulo/{second}")
+    assert set(middleware.lent) == {"event-3"}  # only the unread third call still holds a session
+
+
+def test_a_session_whose_stream_broke_or_call_failed_is_handled_safely():
+    gradio = FakeGradio()
+    middleware = app.RawCallSessions(gradio)
+    event = _call(middleware)
+    gradio.fail_stream = True
+    with pytest.raises(ConnectionResetError):
+        _request(middleware, "GET", f"/gradio_api/call/score_titulo/{event}")
+    gradio.fail_stream = False
+    _call(middleware)
+    assert gradio.sessions[1] != gradio.sessions[0]  # a broken stream may leave messages behind: never reused
+    gradio.status = 422
+    _call(middleware, body=b'{"data": [1, 2, 3]}')  # refused before any event: its session is clean
+    gradio.status = 200
+    _call(middleware)
+    assert gradio.sessions[3] == gradio.sessions[2]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/gradio_api/call/score_titulo", b'{"data": ["Titanic"], "session_hash": "browser-1"}'),  # its own session
+    ("/gradio_api/call/score_titulo", b'{"data": ['),  # not JSON: Gradio answers 422 itself
+    ("/gradio_api/call/score_titulo", b'["Titanic"]'),  # JSON but not an object
+    ("/gradio_api/queue/join", b'{"data": ["Titanic"]}'),  # the browser's protocol
+])
+def test_other_requests_pass_through_unchanged(path, body):
+    gradio = FakeGradio()
+    _request(app.RawCallSessions(gradio), "POST", path, body)
+    assert gradio.last_body == body
