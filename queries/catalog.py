@@ -78,8 +78,8 @@ def _rows_by_key(keys_per_row: list[list[str]], order: np.ndarray) -> dict[str, 
 
 
 def arrow_lists(movies: pd.DataFrame) -> pd.DataFrame:
-    """List columns as Arrow lists (pd.ArrowDtype): one string buffer per column instead of a Python
-    list of Python strings per film (~5x less memory at 45k films). Other columns are left alone."""
+    """List columns as Arrow lists (pd.ArrowDtype): one string buffer per column instead of a Python list of
+    Python strings per film, whose cost grows with the catalog (see "app at scale" in data/bench/RESULTS.md)."""
     converted = {
         name: pd.Series(pd.arrays.ArrowExtensionArray(pa.array(movies[name], from_pandas=True)), index=movies.index)
         for name in LIST_COLUMNS

@@ -1,7 +1,7 @@
 """Name -> films lookups (actors, directors) stored as Arrow and NumPy arrays, not Python dicts.
 
 A dict of normalised name -> tuple of rows costs ~300 bytes per person in Python objects; at the full
-Kaggle catalog's scale (hundreds of thousands of people) that alone is 100+ MB. Here a person is a
+Kaggle catalog's scale (hundreds of thousands of people) that alone is about 100 MB. Here a person is a
 position in a few arrays (~60 bytes): the names as Arrow strings, their films as one CSR row list,
 and a sorted array of the names' hashes for O(log n) exact lookups.
 """

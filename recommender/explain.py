@@ -38,8 +38,8 @@ def _shared(first: list[str], second: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Facet:
-    """One list column as integer codes per film (CSR) plus the distinct names: ~4 bytes per item,
-    where per-film Python lists of strings cost ~70 (the difference is ~100 MB at 45k films)."""
+    """One list column as integer codes per film (CSR) plus each distinct name once: 4 bytes per item, instead
+    of a Python list per film and facet."""
 
     offsets: np.ndarray  # film i's items are codes[offsets[i]:offsets[i + 1]]
     codes: np.ndarray
