@@ -14,12 +14,16 @@ LayerNorm eps 1e-12, absolute positions; then mean pooling and L2 normalisation 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
 
 MAX_TOKENS = 256  # sentence_bert_config.json: max_seq_length
+# Python floats, not NumPy float64 scalars: under NumPy 2's promotion rules a float64 scalar turns the float32
+# activations into float64, and every matmul after it then converts its weights (measured: 4x slower).
+SQRT_HALF = math.sqrt(0.5)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -30,7 +34,7 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     """The exact (erf) GELU that BERT's "gelu" means."""
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+    return 0.5 * x * (1.0 + erf(x * SQRT_HALF))
 
 
 class NumpyMiniLM:
@@ -74,7 +78,7 @@ class NumpyMiniLM:
             prefix = f"encoder.layer.{layer}"
             q, k, v = (self._linear(x, f"{prefix}.attention.self.{part}").reshape(tokens, self.heads, head).transpose(1, 0, 2)
                        for part in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 2, 1) / np.sqrt(head)
+            scores = q @ k.transpose(0, 2, 1) * (1.0 / math.sqrt(head))
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             context = (scores / scores.sum(axis=-1, keepdims=True)) @ v
             attended = self._linear(context.transpose(1, 0, 2).reshape(tokens, width), f"{prefix}.attention.output.dense")
