@@ -201,3 +201,13 @@ def test_serving_free_text_does_not_import_torch():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_numpy_encoder_math_stays_float32():
+    """A float64 scalar would promote the activations and make every matmul convert its weights (4x slower)."""
+    from recommender import minilm_numpy
+
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    assert minilm_numpy._gelu(x).dtype == np.float32
+    assert minilm_numpy._layer_norm(x, np.ones(4, np.float32), np.zeros(4, np.float32), 1e-12).dtype == np.float32
+    assert float(minilm_numpy._gelu(np.array([1.0], np.float32))[0]) == pytest.approx(0.8413447, abs=1e-6)
