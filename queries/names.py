@@ -7,7 +7,8 @@ and a sorted array of the names' hashes for O(log n) exact lookups.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,34 +29,59 @@ def list_array(column: pd.Series | pa.Array | pa.ChunkedArray) -> pa.ListArray:
     return array
 
 
-def encode_lists(column: pd.Series | pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
-    """(offsets, codes, distinct values): film i's items are ``values[codes[offsets[i]:offsets[i+1]]]``.
+def _python_batches(array: pa.Array) -> Iterator[list]:
+    """The array's values as Python objects, NORMALIZE_BATCH at a time (bounded transient Python objects)."""
+    for start in range(0, len(array), NORMALIZE_BATCH):
+        yield array.slice(start, NORMALIZE_BATCH).to_pylist()
 
-    Codes number the distinct items in order of first appearance, so code order is catalog order.
-    """
-    lists = list_array(column)
-    offsets = lists.offsets.to_numpy().astype(np.int64)
-    offsets -= offsets[0]  # a sliced array's offsets need not start at 0
-    encoded = pc.list_flatten(lists).cast(pa.string()).dictionary_encode()
-    return offsets, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
+
+@dataclass(frozen=True)
+class CodedLists:
+    """A list column as integer codes per film (CSR) plus each distinct item once: 4 bytes per item instead of
+    a Python list per film. Film i's items are ``values[codes[offsets[i]:offsets[i + 1]]]``; codes number the
+    distinct items in order of first appearance, so code order is catalog order."""
+
+    offsets: np.ndarray
+    codes: np.ndarray
+    values: pa.Array  # distinct items; code -> item
+
+    @classmethod
+    def from_column(cls, column: pd.Series | pa.Array) -> CodedLists:
+        lists = list_array(column)
+        offsets = lists.offsets.to_numpy().astype(np.int64)
+        offsets -= offsets[0]  # a sliced array's offsets need not start at 0
+        encoded = pc.list_flatten(lists).cast(pa.string()).dictionary_encode()
+        return cls(offsets, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary)
+
+    def codes_of(self, row: int) -> np.ndarray:
+        return self.codes[self.offsets[row] : self.offsets[row + 1]]
+
+    def shared(self, row: int, other: int) -> list[str]:
+        """Items of film ``row`` also in film ``other``, in ``row``'s order, each once."""
+        theirs = set(self.codes_of(other).tolist())
+        common = [code for code in dict.fromkeys(self.codes_of(row).tolist()) if code in theirs]
+        return self.values.take(pa.array(common, type=pa.int32())).to_pylist() if common else []
+
+    def nbytes(self) -> int:
+        return self.offsets.nbytes + self.codes.nbytes + self.values.nbytes
 
 
 class NameIndex:
     """Normalised name -> the films that credit it, in ``order`` (release order), most-credited names first."""
 
     def __init__(self, column: pd.Series | pa.Array, order: np.ndarray, normalize: Callable[[str], str]) -> None:
-        self.offsets, self.codes, self.values = encode_lists(column)  # also the Explainer's facet for this column
-        films = len(self.offsets) - 1
-        parents = np.repeat(np.arange(films, dtype=np.int64), np.diff(self.offsets))
-        # Normalise each distinct credited name once, a slice at a time (bounded Python objects), then
-        # dedupe the keys in Arrow: several spellings ("José", "Jose") may share a key.
+        self.lists = CodedLists.from_column(column)  # also the Explainer's facet for this column
+        films = len(self.lists.offsets) - 1
+        parents = np.repeat(np.arange(films, dtype=np.int64), np.diff(self.lists.offsets))
+        # Normalise each distinct credited name once, a slice at a time, then dedupe the keys in Arrow:
+        # several spellings ("José", "Jose") may share a key.
         normalised = pa.chunked_array(
-            [pa.array([normalize(name) for name in self.values.slice(start, NORMALIZE_BATCH).to_pylist()], pa.string())
-             for start in range(0, len(self.values), NORMALIZE_BATCH)] or [pa.array([], pa.string())],
+            [pa.array([normalize(name) for name in names], pa.string()) for names in _python_batches(self.lists.values)]
+            or [pa.array([], pa.string())],
         ).combine_chunks().dictionary_encode()
         keys, key_ids = normalised.dictionary, normalised.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         _, first_spelling = np.unique(key_ids, return_index=True)  # the first credited spelling names the key
-        credit_keys = key_ids[self.codes]
+        credit_keys = key_ids[self.lists.codes]
         rank = np.empty(films, dtype=np.int64)
         rank[np.asarray(order, dtype=np.int64)] = np.arange(films)
         # Credits in release order (then billing order); a name twice in one film counts once.
@@ -73,11 +99,9 @@ class NameIndex:
         self.rows = pairs[grouped, 1].astype(np.int32)
         self.indptr = np.concatenate([[0], np.cumsum(counts[ranking])]).astype(np.int64)
         self.keys = keys.take(pa.array(ranking))
-        self.credited = self.values.take(pa.array(first_spelling[ranking]))
-        hashes = np.concatenate([
-            np.fromiter((hash(key) for key in self.keys.slice(start, NORMALIZE_BATCH).to_pylist()), dtype=np.int64)
-            for start in range(0, len(self.keys), NORMALIZE_BATCH)
-        ] or [np.empty(0, dtype=np.int64)])
+        self.credited = self.lists.values.take(pa.array(first_spelling[ranking]))
+        hashes = np.concatenate([np.fromiter(map(hash, keys), dtype=np.int64) for keys in _python_batches(self.keys)]
+                                or [np.empty(0, dtype=np.int64)])
         self._by_hash = np.argsort(hashes, kind="stable").astype(np.int32)
         self._hashes = hashes[self._by_hash]
 
@@ -116,5 +140,5 @@ class NameIndex:
         return self.keys.to_pylist()
 
     def nbytes(self) -> int:
-        arrays: Iterable[np.ndarray] = (self.rows, self.indptr, self._by_hash, self._hashes, self.offsets, self.codes)
-        return self.keys.nbytes + self.credited.nbytes + self.values.nbytes + sum(array.nbytes for array in arrays)
+        arrays: Iterable[np.ndarray] = (self.rows, self.indptr, self._by_hash, self._hashes)
+        return self.keys.nbytes + self.credited.nbytes + self.lists.nbytes() + sum(array.nbytes for array in arrays)

@@ -27,7 +27,8 @@ def resolve_title(text: object, catalog: Catalog) -> TitleMatch:
     """
     typed = clean_input(text, "el título")
     title, year = split_year(typed)
-    rows = catalog.title_rows.get(normalize(title), ())
+    key = normalize(title)
+    rows = catalog.title_rows.get(key, ())
     if year is not None and rows:
         with_year = [r for r in rows if catalog.column("release_year")[r] == year]
         if not with_year:
@@ -41,12 +42,14 @@ def resolve_title(text: object, catalog: Catalog) -> TitleMatch:
     if rows:
         return TitleMatch(rows[0], catalog.labels[rows[0]], [catalog.labels[r] for r in rows[1:]])
 
-    squeezed = normalize(title).replace(" ", "")
-    same_letters = squeezed and next((key for key in catalog.title_rows if key.replace(" ", "") == squeezed), None)
+    squeezed = key.replace(" ", "")
+    same_letters = squeezed and next(
+        (known for known in catalog.title_rows if known.replace(" ", "") == squeezed), None
+    )
     if same_letters:  # only spacing differs ("PunchDrunk Love", "Spiderman 3"): that is the film, not a guess
         rows = catalog.title_rows[same_letters]
         return TitleMatch(rows[0], catalog.labels[rows[0]], [catalog.labels[r] for r in rows[1:]])
-    keys = close_matches(normalize(title), list(catalog.title_rows), limit=5, cutoff=75)
+    keys = close_matches(key, list(catalog.title_rows), limit=5, cutoff=75)
     suggestions = [catalog.labels[r] for key in keys for r in catalog.title_rows[key]][:5]
     hint = f" ¿Quisiste decir: {'; '.join(suggestions)}?" if suggestions else ""
     raise QueryError(f"No encontré la película «{shorten(typed)}».{hint}", suggestions=suggestions, not_found=True)

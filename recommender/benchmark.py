@@ -34,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from queries.catalog import Catalog, load_catalog
+from queries.memory import release_freed_memory
 from recommender.base import Recommender
 
 SEED = 20240612
@@ -131,13 +132,8 @@ def process_memory_mb(pid: int | str = "self") -> dict[str, float]:
 
 def reset_peak_memory() -> bool:
     """Reset this process's VmHWM to its current RSS (Linux: write 5 to clear_refs); False if unsupported.
-    Freed heap is handed back to the OS first (glibc malloc_trim), so build garbage does not count."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    Freed memory is handed back to the OS first (``release_freed_memory``), so build garbage does not count."""
+    release_freed_memory()
     try:
         Path("/proc/self/clear_refs").write_text("5")
         return True

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import pyarrow as pa
-
 from queries.catalog import Catalog
-from queries.names import encode_lists
+from queries.names import CodedLists
 
 FACETS = ("genres", "keywords", "cast", "directors")
 
@@ -36,35 +33,14 @@ def _shared(first: list[str], second: list[str]) -> list[str]:
     return [item for item in dict.fromkeys(first) if item in other]
 
 
-@dataclass(frozen=True)
-class Facet:
-    """One list column as integer codes per film (CSR) plus each distinct name once: 4 bytes per item, instead
-    of a Python list per film and facet."""
-
-    offsets: np.ndarray  # film i's items are codes[offsets[i]:offsets[i + 1]]
-    codes: np.ndarray
-    values: pa.Array  # distinct items; code -> name
-
-    def codes_of(self, row: int) -> np.ndarray:
-        return self.codes[self.offsets[row] : self.offsets[row + 1]]
-
-    def shared(self, row: int, other: int) -> list[str]:
-        """Items of film ``row`` also in film ``other``, in ``row``'s order, each once."""
-        theirs = set(self.codes_of(other).tolist())
-        common = [code for code in dict.fromkeys(self.codes_of(row).tolist()) if code in theirs]
-        return self.values.take(pa.array(common, type=pa.int32())).to_pylist() if common else []
-
-
 class Explainer:
     """Per-film facet codes read once from the catalog, so an explanation is a few set lookups (~µs).
     Cast and directors reuse the encoding the catalog's name indexes already hold."""
 
     def __init__(self, catalog: Catalog) -> None:
-        indexed = {"cast": catalog.cast_index, "directors": catalog.director_index}
+        indexed = {"cast": catalog.cast_index.lists, "directors": catalog.director_index.lists}
         self.facets = {
-            name: Facet(indexed[name].offsets, indexed[name].codes, indexed[name].values) if name in indexed
-            else Facet(*encode_lists(catalog.movies[name]))
-            for name in FACETS
+            name: indexed[name] if name in indexed else CodedLists.from_column(catalog.movies[name]) for name in FACETS
         }
 
     def explain(self, row: int, other: int) -> Reasons:
