@@ -15,22 +15,25 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
+import contextlib
 import html
 import inspect
 import json
-import re
 import threading
-import time
-import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from typing import Any
 
 import gradio as gr
 import pandas as pd
-import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from gradio_client import utils as client_utils
+from starlette import convertors
+from starlette.middleware import Middleware
 
 import queries
 from queries import explore
@@ -365,8 +368,28 @@ def models_view(query: Callable[..., Any], render: Callable[[dict], str]) -> Cal
 
 
 def api_endpoint(endpoint: Callable[..., dict], inputs: list[gr.Component], raw: gr.JSON) -> None:
-    """A named API endpoint with the tab's inputs (their names and types) that returns the query's JSON."""
-    gr.on([], endpoint, inputs=inputs, outputs=raw, api_name=endpoint.__name__)
+    """A named API endpoint with the tab's inputs (their names and types) that returns the query's JSON.
+
+    ``preprocess=False``: the raw values reach our function, which validates them first and answers with its
+    own escaped Spanish message; Gradio's component checks would echo the value ("Value: <img…> is not in the
+    list of choices") or leak internals ("Original error: TypeError…")."""
+    gr.on([], endpoint, inputs=inputs, outputs=raw, api_name=endpoint.__name__, preprocess=False)
+
+
+def bounded(slider: gr.Slider) -> gr.Slider:
+    """Publish the slider's range in the API and MCP input schema: Gradio 6.31 describes a slider as a bare
+    number, so MCP clients could not know k is 1–20 (the MCP server validates calls against this schema)."""
+    whole = float(slider.step).is_integer() and float(slider.minimum).is_integer()
+    slider.api_info_as_input = lambda: {**gr.Slider.api_info(slider), "type": "integer" if whole else "number",
+                                        "minimum": slider.minimum, "maximum": slider.maximum}
+    return slider
+
+
+def plain_text_schema(dropdown: gr.Dropdown) -> gr.Dropdown:
+    """A dropdown with hundreds of choices is a string in the API schema, not a 10 KB enum (the function
+    checks the value itself and says how to list the choices)."""
+    dropdown.api_info_as_input = lambda: {"type": "string"}
+    return dropdown
 
 
 def query_tab(
@@ -434,7 +457,8 @@ def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Cal
         gr.Markdown(intro + problem)
         with gr.Row(equal_height=True):  # one Row and one Form for both inputs
             text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2, submit_btn=button_label)
-            k = gr.Slider(1, 20, value=service.DEFAULT_K, step=1, label="k (por modelo)", scale=1)
+            k = bounded(gr.Slider(service.MIN_K, service.MAX_K, value=service.DEFAULT_K, step=1, label="k (por modelo)",
+                                  scale=1))
         gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
         result = gr.Markdown(progress_note, sanitize_html=True)
     api_endpoint(endpoint, [text, k], raw)
@@ -479,7 +503,8 @@ def evaluacion_pelicula(pelicula: str) -> dict:
         raise gr.Error("La evaluación no está disponible: ejecuta `python scripts/evaluate.py`.", print_exception=False)
     choices = dict(comparison.film_choices(EVALUATION))
     if not isinstance(pelicula, str) or pelicula not in choices:
-        raise gr.Error("Elige una de las películas de prueba de la lista. / Pick a test film from the list.",
+        raise gr.Error(f"No es una de las {len(choices)} películas de prueba: elige una del desplegable «Película de "
+                       "prueba» (etiqueta «Título (año)», p. ej. «Toy Story (1995)»).", title="Consulta no válida",
                        print_exception=False)
     table = comparison.film_view(EVALUATION, choices[pelicula])
     return {"resumen": comparison.film_summary(EVALUATION, choices[pelicula]), "tabla": table.to_dict(orient="records")}
@@ -540,9 +565,10 @@ def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | Non
         chart = gr.Plot(value=metric_chart(metric.value), show_label=False)
         metric.change(metric_chart, inputs=metric, outputs=chart, api_visibility="private")
         choices = [label for label, _ in comparison.film_choices(EVALUATION)]
-        film = gr.Dropdown(choices, value="Toy Story (1995)" if "Toy Story (1995)" in choices else choices[0],
-                           label="Película de prueba",
-                           info="Una película de prueba: verdad de referencia junto a cada modelo.", filterable=True)
+        film = plain_text_schema(gr.Dropdown(
+            choices, value="Toy Story (1995)" if "Toy Story (1995)" in choices else choices[0],
+            label="Película de prueba", info="Una película de prueba: verdad de referencia junto a cada modelo.",
+            filterable=True))
         summary = gr.Markdown()
         table = gr.Dataframe(interactive=False, wrap=True, show_label=False, pinned_columns=2)
     outputs = [summary, table, raw]
@@ -588,10 +614,11 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
             "problemas de datos que encontramos, está en `data/eda/REPORT.md` (`python scripts/eda.py`)."
         )
         with gr.Row():
-            year_from = gr.Slider(first, last, value=1980, step=1, label="Desde (año)")
-            year_to = gr.Slider(first, last, value=last, step=1, label="Hasta (año)")
+            year_from = bounded(gr.Slider(first, last, value=1980, step=1, label="Desde (año)"))
+            year_to = bounded(gr.Slider(first, last, value=last, step=1, label="Hasta (año)"))
             genre = gr.Dropdown(explore.genre_choices(), value=explore.ALL_GENRES, label="Género")
-            min_votes = gr.Slider(0, 1000, value=explore.DEFAULT_MIN_VOTES, step=10, label="Votos mínimos (puntuaciones)")
+            min_votes = bounded(gr.Slider(0, 1000, value=explore.DEFAULT_MIN_VOTES, step=10,
+                                          label="Votos mínimos (puntuaciones)"))
         summary = gr.Markdown()
         with gr.Row():  # one Row: the six charts wrap two per line (their min_width)
             per_year = gr.LinePlot(x="year", y="films", title="Estrenos por año", x_title=titles["year"],
@@ -611,7 +638,7 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
                                  **chart | {"height": 320})
         inputs = [year_from, year_to, genre, min_votes]
         outputs = [summary, per_year, per_month, per_weekday, genres, money, ratings]
-        gr.on([c.change for c in inputs], explorar, inputs=inputs, outputs=outputs, api_name="explorar",
+        gr.on([c.change for c in inputs], explorar, inputs=inputs, outputs=outputs, api_name="explorar", preprocess=False,
               trigger_mode="always_last", show_progress="minimal")
     return inputs, outputs
 
@@ -642,12 +669,9 @@ def build_demo() -> gr.Blocks:
     # - the functions take µs to ms and hold the GIL, so more concurrency adds no throughput; 4 per event lets a
     #   slow call (the first free-text search loading the model) not hold up that event for everyone;
     # - status_update_rate=1 instead of "auto" (a broadcast of queue estimates after every job): measured neutral
-    #   within launch-to-launch noise (±3 ms over 6 A/B pairs); kept so a burst does not multiply broadcasts;
-    # - Gradio keeps each session's state (~150 KB here) up to state_session_capacity (10,000 by default: GBs
-    #   under a loop of raw calls without a session_hash); RawCallSessions already reuses finished sessions
-    #   for those, and 200 bounds what many browsers and clients can hold.
+    #   within launch-to-launch noise; kept so a burst does not multiply broadcasts.
+    # The session cap (state_session_capacity) is a launch option: see launch_options().
     demo.queue(default_concurrency_limit=4, status_update_rate=1)
-    demo.state_session_capacity = 200
     return demo
 
 
@@ -695,127 +719,36 @@ async def artifact_error_response(_request: Request, error: ArtifactError) -> JS
     return JSONResponse({"detail": str(error)}, status_code=503)
 
 
-RAW_CALL_PATH = re.compile(r"^/gradio_api/call/[^/]+/?$")
-RAW_RESULT_PATH = re.compile(r"^/gradio_api/call/[^/]+/(?P<event_id>[^/]+)/?$")
-MAX_RAW_CALL_BODY = 1 << 20  # larger bodies pass through untouched (Gradio answers them)
-MAX_IDLE_SESSIONS = 64
-UNCLAIMED_AFTER_S = 600.0  # a call whose result is never fetched keeps its session out of reuse, then is forgotten
+class AnyText(convertors.Convertor):
+    """A path parameter that is the rest of the path, newlines and other control characters included, so a
+    title like "Toy\\nStory" reaches the query's own message (422/404) instead of routing's bare 404."""
+
+    regex = r"[\s\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
 
 
-class RawCallSessions:
-    """ASGI middleware: raw API calls that send no ``session_hash`` reuse finished sessions instead of new ones.
-
-    For each ``POST /gradio_api/call/<name>`` without one, Gradio builds a new SessionState over every block
-    of the page (~4.5 ms of the event loop for 74 blocks, about half the server's work for such a call) and
-    keeps it up to ``state_session_capacity``. Gradio delivers a session's results through one message queue,
-    so a session must never carry two calls at once: a session is lent to one call from its POST until the
-    event stream of that call (``GET /gradio_api/call/<name>/<event_id>``) has ended normally, and only then
-    reused. Ids are random, so nobody can guess one. A stream that ends abnormally (client gone) or is never
-    fetched leaves its session out of the pool for good. Browsers and gradio_client send their own
-    session_hash and are left alone.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.idle: list[str] = []  # sessions whose last call ended cleanly
-        self.lent: dict[str, tuple[str, float]] = {}  # event_id -> (session, since)
-
-    def _borrow(self) -> str:
-        now = time.monotonic()
-        for event_id, (_, since) in list(self.lent.items()):
-            if now - since > UNCLAIMED_AFTER_S:
-                del self.lent[event_id]
-        return self.idle.pop() if self.idle else f"api-{uuid.uuid4().hex}"
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and RAW_CALL_PATH.match(scope["path"]):
-            return await self._call(scope, receive, send)
-        result = RAW_RESULT_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
-        if result and result["event_id"] in self.lent:
-            return await self._result(result["event_id"], scope, receive, send)
-        return await self.app(scope, receive, send)
-
-    async def _call(self, scope: dict, receive: Callable, send: Callable) -> None:
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if not length.isdigit() or int(length) > MAX_RAW_CALL_BODY:
-            return await self.app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            payload = None
-        session = None
-        if isinstance(payload, dict) and not payload.get("session_hash"):
-            session = payload["session_hash"] = self._borrow()
-            body = json.dumps(payload).encode()
-            headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
-            scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
-        replayed = False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        answer: list[bytes] = []
-        status = 0
-
-        async def watch(message: dict) -> None:
-            """Lend the session to the call's event id before the client can read the id and fetch the result."""
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                answer.append(message.get("body", b""))
-                if not message.get("more_body", False) and status == 200:
-                    try:
-                        self.lent[json.loads(b"".join(answer))["event_id"]] = (session, time.monotonic())
-                    except (ValueError, KeyError, TypeError):
-                        pass
-            await send(message)
-
-        await self.app(scope, replay, watch if session else send)
-        if session and status != 200 and len(self.idle) < MAX_IDLE_SESSIONS:  # refused before any event was queued
-            self.idle.append(session)
-
-    async def _result(self, event_id: str, scope: dict, receive: Callable, send: Callable) -> None:
-        ended = False
-
-        async def watch(message: dict) -> None:
-            nonlocal ended
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                ended = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            session, _ = self.lent.pop(event_id, (None, 0.0))
-            if session and ended and len(self.idle) < MAX_IDLE_SESSIONS:
-                self.idle.append(session)
+convertors.register_url_convertor("anytext", AnyText())
 
 
-def create_app() -> FastAPI:
-    """FastAPI with the original project's GET routes (OpenAPI docs at /docs) and the Gradio app at /."""
-    api = FastAPI(
-        title="Películas API",
-        description="The original project's REST routes. The Gradio app, its API and MCP server live at /.",
-        version="1.0",
-    )
-    api.add_exception_handler(QueryError, query_error_response)
-    api.add_exception_handler(ArtifactError, artifact_error_response)
-    for endpoint, parameter, query, model in REST_ROUTES:
-        api.add_api_route(
-            f"/{endpoint.__name__}/{{{parameter}:path}}",  # :path lets titles contain '/' ("Face/Off")
+REST_INFO = {
+    "title": "Películas API",
+    "version": "1.0",
+    "description": "The original project's REST routes. The Gradio app, its API (/gradio_api/info) and MCP server "
+                   "live at /.",
+}
+
+
+def rest_routes() -> list[APIRoute]:
+    """The original project's GET routes, plus their own OpenAPI schema and docs page (the schema lists these
+    routes only: Gradio's API has its own, /gradio_api/info and /gradio_api/openapi.json)."""
+    routes = [
+        APIRoute(
+            f"/{endpoint.__name__}/{{{parameter}:anytext}}",  # titles may contain '/' ("Face/Off")
             rest_route(query, parameter),
             methods=["GET"],
             name=endpoint.__name__,
@@ -825,8 +758,96 @@ def create_app() -> FastAPI:
                        422: {"description": "Invalid input (empty, too long, not a month...)"},
                        503: {"description": "Recommender index missing or stale (recomendacion only)"}},
         )
-    api.add_middleware(RawCallSessions)
-    return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, **ui_options())
+        for endpoint, parameter, query, model in REST_ROUTES
+    ]
+    schema = get_openapi(routes=routes, **REST_INFO)
+    return [
+        *routes,
+        APIRoute("/openapi.json", lambda: schema, methods=["GET"], include_in_schema=False),
+        APIRoute("/docs", lambda: get_swagger_ui_html(openapi_url="/openapi.json", title=REST_INFO["title"]),
+                 methods=["GET"], include_in_schema=False),
+    ]
+
+
+# ------------------------------------------------------------------ what a request may carry, and what a response says
+
+NO_FILES = "Esta app no acepta archivos: envía texto o números."
+
+
+def _carries_file(payload: Any) -> bool:
+    """Whether JSON holds a Gradio file object ({"path": …, "meta": {"_type": "gradio.FileData"}}) at any depth.
+    Iterative, so a deeply nested payload cannot exhaust the stack."""
+    pending = [payload]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            meta = value.get("meta")
+            if isinstance(meta, dict) and meta.get("_type") == "gradio.FileData":
+                return True
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
+
+
+async def refuse_files(request: Request) -> None:
+    """A dependency of every route (REST and Gradio's own): the app has no file inputs, so it accepts no file.
+
+    With the app launched by ``demo.launch`` Gradio already refuses local paths that were not uploaded; this
+    also refuses uploads and file objects naming URLs (which Gradio would download into its cache), and
+    answers in Spanish instead of Gradio's empty error."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/") or content_type.startswith("application/x-www-form-urlencoded"):
+        raise HTTPException(status_code=415, detail=NO_FILES)
+    if "json" not in content_type:
+        return
+    try:
+        payload = await request.json()  # already parsed (and cached) by FastAPI for the route itself
+    except (ValueError, RecursionError):
+        return  # the route answers its own 4xx for a body it cannot parse
+    if _carries_file(payload):
+        raise HTTPException(status_code=422, detail=NO_FILES)
+
+
+SPACES_FRAME_ANCESTORS = "'self' https://huggingface.co https://*.huggingface.co https://*.hf.space"
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"strict-origin-when-cross-origin",
+    # only frame-ancestors: Spaces shows the app in an iframe on huggingface.co; no one else may frame it
+    b"content-security-policy": f"frame-ancestors {SPACES_FRAME_ANCESTORS}".encode(),
+}
+PROXY_HOST_HEADERS = (b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
+
+
+def on_spaces() -> bool:
+    return bool(os.environ.get("SPACE_ID"))
+
+
+class SecurityHeaders:
+    """ASGI middleware: the headers above on every HTTP response, and, off Spaces, no trust in the headers a
+    proxy would set: Gradio builds the page's and files' URLs from X-Forwarded-Host, so any client could make
+    them point elsewhere. On Spaces, Hugging Face's proxy sets them and they are needed."""
+
+    def __init__(self, app: Any, trust_proxy_headers: bool) -> None:
+        self.app = app
+        self.trust_proxy_headers = trust_proxy_headers
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if not self.trust_proxy_headers:
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() not in PROXY_HOST_HEADERS]}
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                present = {key.lower() for key, _ in message.get("headers", [])}
+                extra = [(key, value) for key, value in SECURITY_HEADERS.items() if key not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 # The textboxes' own submit buttons (no separate Button block) styled like primary buttons.
@@ -837,15 +858,74 @@ CSS = """
 """
 
 
-def ui_options() -> dict:
-    return {"theme": gr.themes.Soft(), "css": CSS, "footer_links": ["api", "settings"]}
-
-
 def server_address() -> tuple[str, int]:
     """Spaces sets SPACE_ID and expects 0.0.0.0:7860; anywhere else the app stays on localhost."""
-    on_spaces = bool(os.environ.get("SPACE_ID"))
-    host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces else "127.0.0.1")
+    host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces() else "127.0.0.1")
     return host, int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+
+
+def launch_options() -> dict:
+    """How the app is served: ``demo.launch`` (Gradio's supported way, so its file checks are active), with the
+    original REST routes, the Spanish file refusal and the security headers on the same FastAPI app."""
+    return {
+        "app_kwargs": {
+            "lifespan": json_mcp_results,
+            "openapi_url": None,  # rest_routes() serves the REST schema and docs; Gradio's API documents itself
+            "routes": rest_routes(),
+            "dependencies": [Depends(refuse_files)],
+            "exception_handlers": {QueryError: query_error_response, ArtifactError: artifact_error_response},
+            "middleware": [Middleware(SecurityHeaders, trust_proxy_headers=on_spaces())],
+        },
+        "mcp_server": True,
+        "show_error": False,  # only our own gr.Error messages reach clients, never Gradio's internals
+        "max_file_size": "1kb",  # no component takes a file; refuse_files refuses uploads outright
+        "ssr_mode": False,
+        "state_session_capacity": 200,  # each browser tab or client keeps a ~145 KB session (default: 10,000)
+        "theme": gr.themes.Soft(),
+        "css": CSS,
+        "footer_links": ["api", "settings"],
+        "quiet": True,
+    }
+
+
+def json_tool_results(server: Any) -> None:
+    """MCP tool results as JSON text. Gradio 6.31 turns every non-file result into ``str(value)`` (gradio/mcp.py,
+    ``postprocess_output_data``): a Python repr with single quotes that agents cannot parse as JSON, and no
+    option changes it (gr.JSON, gr.api, ``structured_output`` tried: see README). This wraps that one method of
+    the app's MCP server so dicts and lists are ``json.dumps``-ed first; files keep Gradio's handling."""
+    original = server.postprocess_output_data
+
+    def as_json(value: Any) -> Any:
+        if hasattr(value, "model_dump"):  # an output model (JsonData, PlotData) on the unqueued path
+            value = value.model_dump()
+        if isinstance(value, (dict, list)) and not client_utils.is_file_obj_with_meta(value):
+            return json.dumps(value, ensure_ascii=False)
+        return value
+
+    def postprocess_output_data(data: list, root_url: str) -> list:
+        if len(data) == 1 and isinstance(data[0], tuple):  # a multi-output event, queued, without progress token
+            data = list(data[0])
+        return original([as_json(value) for value in data], root_url)
+
+    server.postprocess_output_data = postprocess_output_data
+
+
+@contextlib.asynccontextmanager
+async def json_mcp_results(_app: Any) -> AsyncIterator[None]:
+    """Lifespan: runs once the MCP server exists and before the server accepts any request."""
+    if demo.mcp_server_obj is not None:
+        json_tool_results(demo.mcp_server_obj)
+    yield
+
+
+def launch(host: str, port: int, *, block: bool = True) -> str:
+    """Start the server; returns its URL once it is listening (``block=False``: for tests and benchmarks)."""
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, **launch_options())
+    url = demo.local_url.rstrip("/")
+    if block:
+        print(f"* Running on {url}  (REST docs: /docs, MCP: /gradio_api/mcp/sse)", flush=True)
+        demo.block_thread()
+    return url
 
 
 def warm_up_in_background() -> None:
@@ -856,7 +936,10 @@ def warm_up_in_background() -> None:
 
 
 if __name__ == "__main__":
-    warm_up_in_background()
     host, port = server_address()
-    print(f"* Running on http://{host}:{port}  (REST docs: /docs, MCP: /gradio_api/mcp/sse)", flush=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    warm_up_in_background()
+    try:
+        launch(host, port)
+    except OSError as error:  # Gradio's "Cannot find empty port…": one line, no traceback
+        raise SystemExit(f"Cannot start the app on {host}:{port}: the port is busy or unavailable ({error.strerror or 'in use'}). "
+                         "Set GRADIO_SERVER_PORT to another port.") from None

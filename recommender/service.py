@@ -5,7 +5,7 @@
 * ``search``: free text ("a lonely astronaut stranded on Mars") through every model.
 
 Input is validated here (titles through ``queries.titles.resolve_title``, text through
-``queries.text.clean_input``, k in 1..50) and every bad input is a ``QueryError``, never a traceback.
+``queries.text.clean_input``, k in MIN_K..MAX_K) and every bad input is a ``QueryError``, never a traceback.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ DEFAULT_MODEL = "hybrid"  # behind recomendacion(): best HR@10 and nDCG@10 in da
 FALLBACK_MODEL = "embedding"  # when the evaluation (and so the hybrid's weights) does not describe this index
 DEFAULT_K = 5
 MAX_TEXT_CHARS = 500  # a free-text description may be longer than a title
-MIN_K, MAX_K = 1, 50
+MIN_K, MAX_K = 1, 20  # the one range of k: UI slider, API, REST, MCP schema and the message below
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ def validate_k(k: object) -> int:
     """k as an int in MIN_K..MAX_K; accepts 5 and 5.0 (Gradio numbers), refuses anything else clearly."""
     whole = isinstance(k, numbers.Integral) or (isinstance(k, numbers.Real) and float(k).is_integer())
     if isinstance(k, bool) or not whole:
-        raise QueryError(f"k debe ser un número entero entre {MIN_K} y {MAX_K}. / k must be a whole number.")
+        raise QueryError(f"k debe ser un número entero entre {MIN_K} y {MAX_K}.")
     if not MIN_K <= k <= MAX_K:
-        raise QueryError(f"k debe estar entre {MIN_K} y {MAX_K} (recibí {k}). / k must be between {MIN_K} and {MAX_K}.")
+        raise QueryError(f"k debe estar entre {MIN_K} y {MAX_K} (recibí {k}).")
     return int(k)
 
 

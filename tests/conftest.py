@@ -91,9 +91,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 @pytest.fixture(scope="session")
 def live_url():
-    """The real app served over HTTP for the whole session (gradio_client, REST, browser tests)."""
+    """The real app served over HTTP for the whole session (gradio_client, REST, browser tests), started
+    exactly as `python app.py` starts it (app.launch: demo.launch with the REST routes), on a free port."""
     import app
-    from tests.live_server import serve
+    from tests.live_server import free_port
 
-    with serve(app.create_app()) as url:
-        yield url
+    url = app.launch("127.0.0.1", free_port(), block=False)
+    yield url
+    app.demo.close()

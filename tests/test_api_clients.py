@@ -7,11 +7,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-import app
 from tests.conftest import BAD_TEXT
 
 QUERY_ENDPOINTS = {
@@ -124,8 +122,10 @@ def test_wrong_types_through_the_raw_api_are_clean_errors(live_url, endpoint, pa
 
 
 @pytest.fixture(scope="module")
-def rest() -> TestClient:
-    return TestClient(app.create_app())
+def rest(live_url) -> httpx.Client:
+    """The REST routes of the running app (the same server as the Gradio UI and API)."""
+    with httpx.Client(base_url=live_url, timeout=30) as client:
+        yield client
 
 
 def test_rest_routes_answer_like_the_original(rest):

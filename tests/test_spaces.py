@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import ROOT
+from tests.live_server import free_port
 
 OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "GRADIO_ANALYTICS_ENABLED")
 
@@ -59,11 +60,12 @@ def getaddrinfo(host, *args, **kwargs):
     return real_getaddrinfo(host, *args, **kwargs)
 socket.getaddrinfo = getaddrinfo
 
-from fastapi.testclient import TestClient
+import httpx
 import app
-client = TestClient(app.create_app())
-assert client.get("/").status_code == 200
-assert client.get("/gradio_api/info").status_code == 200
+url = app.launch("127.0.0.1", int(sys.argv[1]), block=False)  # as `python app.py` serves it
+assert httpx.get(url).status_code == 200
+assert httpx.get(f"{url}/gradio_api/info").status_code == 200
+assert httpx.get(f"{url}/score_titulo/Titanic").json()["anio"] == 1997
 assert app.buscar("a lonely astronaut stranded on Mars", 3)["models"]  # loads the sentence model
 assert app.recomendacion("Toy Story")["recomendaciones"]
 outside = [a for a in attempts if isinstance(a, tuple) and a[0] not in ("127.0.0.1", "localhost", "::1", "testserver")]
@@ -76,6 +78,6 @@ def test_nothing_reaches_outside_the_machine_at_run_time():
     """Start the app, render the page, load the sentence model, recommend: no connection or DNS lookup
     leaves loopback (no analytics, no telemetry, no model download)."""
     env = {k: v for k, v in os.environ.items() if k not in OFFLINE_VARIABLES}  # app.py must set them itself
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", PROBE, str(free_port())], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
