@@ -2,15 +2,23 @@
 
 Indexes are plain dicts built at load time, so a request is a dict lookup and a few array reads,
 never a scan of the table.
+
+Beside the catalog, ``movies.manifest.json`` records its size, sha256, row count and schema. Whatever
+writes a catalog (``scripts/etl.py``, the benchmark's synthetic ones) calls ``write_catalog_manifest``
+once the file is complete; ``load_catalog`` checks the file against it before reading a byte of Parquet,
+so a flipped byte, a truncated copy or another catalog is refused instead of served.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +31,9 @@ from queries.text import normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG_FILE = "movies.parquet"
+MANIFEST_SUFFIX = ".manifest.json"  # movies.parquet -> movies.manifest.json, in the same folder
+MANIFEST_FORMAT = 1  # bump when the manifest's layout changes: older manifests are then refused
+REBUILD = "run `python scripts/etl.py` to rebuild it"
 REQUIRED_COLUMNS = {
     "id", "title", "release_date", "release_year", "overview", "tagline", "genres", "keywords", "popularity",
     "vote_average", "vote_count", "budget", "revenue", "return", "cast", "directors",
@@ -124,24 +135,119 @@ def _scalar_columns(movies: pd.DataFrame) -> dict[str, list]:
     return scalars
 
 
+def _fail(problem: str) -> ArtifactError:
+    """One line (exception texts can hold newlines) naming the command that fixes it."""
+    return ArtifactError(" ".join(f"{problem}: {REBUILD}.".split()))
+
+
+# ------------------------------------------------------------------ the manifest
+
+
+def manifest_path(catalog_path: Path) -> Path:
+    """Where the manifest of ``catalog_path`` lives: beside it, ``movies.parquet`` -> ``movies.manifest.json``."""
+    return catalog_path.with_suffix(MANIFEST_SUFFIX)
+
+
+def schema_columns(schema: pa.Schema) -> list[dict[str, str]]:
+    """Column names and Arrow types, in file order, as the manifest stores them."""
+    return [{"name": field.name, "type": str(field.type)} for field in schema]
+
+
+def write_catalog_manifest(path: Path, produced_by: Mapping[str, str]) -> Path:
+    """Describe the finished catalog file at ``path`` in its manifest (written last: a writer that dies
+    half-way leaves no manifest vouching for a partial file). Sorted keys and no timestamp, so the same
+    catalog always gets the same bytes. ``produced_by`` says what made it (script, source)."""
+    metadata = pq.read_metadata(path)
+    manifest = {
+        "bytes": path.stat().st_size,
+        "file": path.name,
+        "format": MANIFEST_FORMAT,
+        "produced_by": dict(produced_by),
+        "rows": metadata.num_rows,
+        "schema": schema_columns(metadata.schema.to_arrow_schema()),
+        "sha256": file_sha256(path),
+    }
+    target = manifest_path(path)
+    target.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8",
+                      newline="\n")
+    return target
+
+
+def read_catalog_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the catalog at ``path``, with the fields the check needs, or ArtifactError."""
+    target = manifest_path(path)
+    if not target.is_file():
+        raise _fail(f"Catalog {path} has no manifest ({target.name} not found)")
+    try:
+        manifest = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(f"Catalog manifest {target} is unreadable ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise _fail(f"Catalog manifest {target} has an unknown format (expected format {MANIFEST_FORMAT})")
+    kinds = {"bytes": int, "rows": int, "sha256": str, "schema": list}
+    wrong = [key for key, kind in kinds.items()
+             if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool)]
+    if wrong:
+        raise _fail(f"Catalog manifest {target} is malformed (missing or wrong {', '.join(wrong)})")
+    return manifest
+
+
+def _column_text(column: object) -> str:
+    if isinstance(column, dict):
+        return f"{column.get('name')}: {column.get('type')}"
+    return "(none)" if column is None else repr(column)
+
+
+def verify_catalog(path: Path) -> str:
+    """The file at ``path`` is exactly the catalog its manifest describes: size, sha256, rows, schema.
+    Returns the sha256 (``Catalog.checksum``); raises ArtifactError naming the ETL otherwise."""
+    manifest = read_catalog_manifest(path)
+    size = path.stat().st_size
+    if size != manifest["bytes"]:
+        raise _fail(f"Catalog {path} has {size:,} bytes, its manifest says {manifest['bytes']:,} (truncated or replaced)")
+    checksum = file_sha256(path)
+    if checksum != manifest["sha256"]:
+        raise _fail(f"Catalog {path} does not match the sha256 in its manifest "
+                    f"({checksum[:12]}…, expected {manifest['sha256'][:12]}…: corrupted or edited)")
+    try:  # the footer of a file whose bytes are the ones the manifest vouches for
+        metadata = pq.read_metadata(path)
+        columns = schema_columns(metadata.schema.to_arrow_schema())
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _fail(f"Catalog {path} is unreadable ({exc})") from exc
+    if metadata.num_rows != manifest["rows"]:
+        raise _fail(f"Catalog {path} has {metadata.num_rows:,} rows, its manifest says {manifest['rows']:,}")
+    if columns != manifest["schema"]:
+        expected = manifest["schema"]
+        at = next(i for i in range(max(len(columns), len(expected)))
+                  if i >= len(columns) or i >= len(expected) or columns[i] != expected[i])
+        found = _column_text(columns[at] if at < len(columns) else None)
+        wanted = _column_text(expected[at] if at < len(expected) else None)
+        raise _fail(f"Catalog {path} schema differs from its manifest at column {at + 1} ({found}, expected {wanted})")
+    return checksum
+
+
+# ------------------------------------------------------------------ loading
+
+
 @lru_cache(maxsize=4)
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Read and index the catalog once per process. A missing or unreadable file names the fix."""
+    """Read and index the catalog once per process, after checking it against its manifest.
+    A missing, corrupt or unreadable file raises ArtifactError naming the fix."""
     path = path or data_dir() / CATALOG_FILE
-    fix = "run `python scripts/etl.py` to rebuild it"
     if not path.is_file():
-        raise ArtifactError(f"Catalog {path} not found: {fix}.")
+        raise _fail(f"Catalog {path} not found")
+    checksum = verify_catalog(path)
     try:
         columns = pq.read_schema(path).names
         missing = REQUIRED_COLUMNS - set(columns)
         if missing:
-            raise ArtifactError(f"Catalog {path} lacks column(s) {', '.join(sorted(missing))}: {fix}.")
+            raise _fail(f"Catalog {path} lacks column(s) {', '.join(sorted(missing))}")
         # Only the served columns, list columns kept as Arrow lists (see arrow_lists).
         table = pq.read_table(path, columns=[name for name in columns if name in REQUIRED_COLUMNS])
         movies = table.to_pandas(types_mapper=lambda kind: pd.ArrowDtype(kind) if pa.types.is_list(kind) else None)
         del table
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise ArtifactError(f"Catalog {path} is unreadable ({exc}): {fix}.") from exc
+        raise _fail(f"Catalog {path} is unreadable ({exc})") from exc
     if movies.empty:
-        raise ArtifactError(f"Catalog {path} has no films: {fix}.")
-    return build_catalog_index(movies, path, file_sha256(path))
+        raise _fail(f"Catalog {path} has no films")
+    return build_catalog_index(movies, path, checksum)

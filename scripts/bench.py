@@ -307,19 +307,22 @@ def app_rows(films: int) -> tuple[list[dict], float]:
 
 def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     """A data folder the app accepts, for a synthetic catalog of ``films`` films (see ``synthetic_catalog``):
-    catalog, index (TF-IDF fitted for real, MiniLM vectors replayed from the real films, see ``ReplayEncoder``)
-    and the evaluation's hybrid weights, re-stamped for this catalog so the app serves the hybrid as it does on
-    the real one. Returns the seconds each step took."""
+    catalog and its manifest (written by the ETL's writer), index (TF-IDF fitted for real, MiniLM vectors
+    replayed from the real films, see ``ReplayEncoder``) and the evaluation's hybrid weights, re-stamped for
+    this catalog so the app serves the hybrid as it does on the real one. Returns the seconds each step took."""
     from recommender import documents
     from recommender.artifacts import MANIFEST_FILE, index_dir, load_recommenders
     from recommender.comparison import results_path
     from scripts.build_index import build_index
+    from scripts.etl import write_catalog
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     real = load_catalog()
     path = base / CATALOG_FILE
-    synthetic_catalog(pd.read_parquet(real.path), films).to_parquet(path, index=False)
+    write_catalog(synthetic_catalog(pd.read_parquet(real.path), films), path, {  # the ETL's writer: its manifest too
+        "script": "scripts/bench.py", "source": f"synthetic: {films:,} films from {real.path.name} (sha256 {real.checksum})",
+    })
     seconds["catalog"] = time.perf_counter() - started
     started = time.perf_counter()
     embedding = load_recommenders(real)["embedding"]

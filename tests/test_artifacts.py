@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from queries.catalog import load_catalog
+from queries.catalog import load_catalog, manifest_path, write_catalog_manifest
 from queries.errors import ArtifactError
 from tests.conftest import ROOT
 
 CATALOG = ROOT / "data" / "movies.parquet"
+MANIFEST = manifest_path(CATALOG)
 
 
 def start_app(data_dir: Path) -> subprocess.CompletedProcess:
@@ -21,10 +23,18 @@ def start_app(data_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated", "empty", "not parquet"])
+@pytest.mark.parametrize("damage", ["missing", "truncated", "empty", "not parquet", "one flipped byte", "no manifest"])
 def test_app_refuses_to_start_on_a_broken_catalog(tmp_path, damage):
     target = tmp_path / "movies.parquet"
-    if damage == "truncated":
+    if damage != "no manifest":
+        shutil.copy(MANIFEST, manifest_path(target))  # the real manifest: the damage below is what is refused
+    if damage == "one flipped byte":
+        data = bytearray(CATALOG.read_bytes())
+        data[len(data) // 3] ^= 0x01  # same size; without the manifest such a file can still parse
+        target.write_bytes(bytes(data))
+    elif damage == "no manifest":
+        shutil.copy(CATALOG, target)
+    elif damage == "truncated":
         target.write_bytes(CATALOG.read_bytes()[: CATALOG.stat().st_size // 2])
     elif damage == "empty":
         target.write_bytes(b"")
@@ -39,6 +49,7 @@ def test_app_refuses_to_start_on_a_broken_catalog(tmp_path, damage):
 def test_catalog_without_required_columns_is_refused(tmp_path):
     path = tmp_path / "movies.parquet"
     pd.read_parquet(CATALOG).drop(columns=["cast"]).to_parquet(path)
+    write_catalog_manifest(path, {"script": "tests/test_artifacts.py", "source": "the catalog without cast"})
     with pytest.raises(ArtifactError, match=r"lacks column\(s\) cast.*python scripts/etl.py"):
         load_catalog(path)
 
@@ -46,13 +57,13 @@ def test_catalog_without_required_columns_is_refused(tmp_path):
 def test_empty_catalog_is_refused(tmp_path):
     path = tmp_path / "movies.parquet"
     pd.read_parquet(CATALOG).head(0).to_parquet(path)
+    write_catalog_manifest(path, {"script": "tests/test_artifacts.py", "source": "no rows of the catalog"})
     with pytest.raises(ArtifactError, match="has no films"):
         load_catalog(path)
 
 
 def test_a_missing_index_disables_only_the_recommenders(tmp_path):
     """The queries keep working; recommendation answers 503 / a clean error naming the rebuild command."""
-    import shutil
     import time
     import urllib.request
 
@@ -63,6 +74,7 @@ def test_a_missing_index_disables_only_the_recommenders(tmp_path):
     from tests.live_server import free_port
 
     shutil.copy(CATALOG, tmp_path / "movies.parquet")  # a catalog, but no data/index and no data/eval
+    shutil.copy(MANIFEST, manifest_path(tmp_path / "movies.parquet"))
     port = free_port()
     env = dict(os.environ, MOVIES_DATA_DIR=str(tmp_path), GRADIO_SERVER_PORT=str(port))
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from queries.catalog import load_catalog
 from scripts import etl
 from tests.conftest import FIXTURES, RAW, ROOT
 
@@ -73,7 +75,11 @@ def test_output_is_byte_identical_and_matches_the_committed_catalog(default_cata
     fresh = (tmp_path / "movies.parquet").read_bytes()
     assert fresh == (out / "movies.parquet").read_bytes()
     assert fresh == (ROOT / "data" / "movies.parquet").read_bytes(), "data/movies.parquet was not made by the ETL"
+    manifest = (tmp_path / "movies.manifest.json").read_bytes()
+    assert manifest == (out / "movies.manifest.json").read_bytes()
+    assert manifest == (ROOT / "data" / "movies.manifest.json").read_bytes(), "data/movies.manifest.json was not made by the ETL"
     assert (tmp_path / "README.md").read_text() == (out / "README.md").read_text()
+    assert (tmp_path / "README.md").read_text() == (ROOT / "data" / "README.md").read_text(), "data/README.md is stale"
 
 
 def test_data_card_reports_sources_and_drops(default_catalog):
@@ -145,6 +151,9 @@ def test_movies_dataset_quirks_are_handled(movies_dataset, tmp_path):
 
     assert etl.main(["--source", "movies-dataset", "--raw", str(movies_dataset), "--out", str(out)]) == 0
     assert len(pd.read_parquet(out / "movies.parquet")) == 29
+    manifest = json.loads((out / "movies.manifest.json").read_text())
+    assert manifest["rows"] == 29 and manifest["produced_by"]["source"] == "movies-dataset"
+    assert len(load_catalog(out / "movies.parquet")) == 29  # the app accepts what the ETL wrote
 
 
 def test_movies_dataset_accepts_gzipped_files_and_no_keywords(movies_dataset):
