@@ -68,6 +68,12 @@ def evaluation_results() -> dict | None:
 
 
 RECOMMENDER_PROBLEM = recommender_problem()
+
+
+def served_default() -> str | None:
+    """The model behind ``recomendacion`` (highlighted in the tabs), or None while the recommenders are disabled:
+    building the UI must not ask a broken index for it."""
+    return None if RECOMMENDER_PROBLEM else service.default_model()
 EVALUATION = evaluation_results()
 SYSTEM_LABELS = {system["name"]: system["label"] for system in (EVALUATION or {}).get("systems", [])}
 MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
@@ -330,7 +336,7 @@ def render_models(result: dict, heading: str) -> str:
 
 
 def render_comparison(result: dict) -> str:
-    default = next((m for m in result["models"] if m["model"] == service.default_model()), None)
+    default = next((m for m in result["models"] if m["model"] == served_default()), None)
     picks = ", ".join(escape_markdown(item["label"]) for item in default["results"]) if default else ""
     heading = f"### Películas similares a {escape_markdown(result['query'])}"
     if default:
@@ -536,7 +542,7 @@ def metric_chart(metric_label: str):
     values = comparison.metric_values(EVALUATION)
     values = values[values["metric_label"] == metric_label]
     figure, axis = plt.subplots(figsize=(9, 3.8), layout="constrained")
-    colours = ["#f97316" if name == service.default_model() else "#6366f1" for name in values["system"]]
+    colours = ["#f97316" if name == served_default() else "#6366f1" for name in values["system"]]
     axis.barh(values["label"], values["mean"], color=colours,
               xerr=[values["mean"] - values["low"], values["high"] - values["mean"]], capsize=4)
     axis.invert_yaxis()

@@ -13,6 +13,7 @@ import pandas as pd
 
 from queries.catalog import Catalog, data_dir
 from queries.errors import ArtifactError, QueryError
+from recommender.artifacts import MANIFEST_FILE, index_dir, read_manifest
 
 RESULTS_FILE = Path("eval") / "results.json"
 HIT = "✓ "  # prefix of a recommended film that is in the query's co-liked ground truth
@@ -48,11 +49,16 @@ def stale_reason(results: dict, catalog: Catalog, index_manifest: Path | None = 
     """Why ``results`` no longer describe this catalog and index (None if they still do)."""
     if results.get("catalog", {}).get("sha256") != catalog.checksum:
         return "measured on another catalog"
-    manifest = index_manifest or data_dir() / "index" / "manifest.json"
+    manifest = index_manifest or index_dir() / MANIFEST_FILE
     measured = results.get("index", {}).get("files")
     if measured is not None and manifest.is_file():
-        current = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-        if {name: entry.get("sha256") for name, entry in current.items()} != measured:
+        try:
+            current = read_manifest(manifest.parent).get("files", {})
+        except ArtifactError:
+            return "the index manifest cannot be read"
+        if not isinstance(current, dict) or {
+            name: entry.get("sha256") if isinstance(entry, dict) else None for name, entry in current.items()
+        } != measured:
             return "the model files in data/index changed since"
     return None
 
