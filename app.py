@@ -804,15 +804,12 @@ async def refuse_files(request: Request) -> None:
     answers in Spanish instead of Gradio's empty error."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/") or content_type.startswith("application/x-www-form-urlencoded"):
+    if request.headers.get("content-type", "").startswith(("multipart/", "application/x-www-form-urlencoded")):
         raise HTTPException(status_code=415, detail=NO_FILES)
-    if "json" not in content_type:
-        return
     try:
-        payload = await request.json()  # already parsed (and cached) by FastAPI for the route itself
+        payload = await request.json()  # parsed and cached by FastAPI for the route itself: no second parse
     except (ValueError, RecursionError):
-        return  # the route answers its own 4xx for a body it cannot parse
+        return  # not JSON: the route answers its own 4xx
     if _carries_file(payload):
         raise HTTPException(status_code=422, detail=NO_FILES)
 

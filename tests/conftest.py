@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,10 @@ for name, value in {
     "GRADIO_ANALYTICS_ENABLED": "False",
 }.items():
     os.environ.setdefault(name, value)
+
+# Gradio's file cache for this test session only (read when gradio is imported, after this file), so the security
+# tests can tell that nothing was copied into it.
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="gradio-cache-tests-")
 
 csv.field_size_limit(1 << 30)
 
