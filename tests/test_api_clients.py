@@ -10,6 +10,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+import app
 from tests.conftest import BAD_TEXT
 
 QUERY_ENDPOINTS = {
@@ -174,3 +175,60 @@ def test_mcp_server_exposes_the_queries_as_tools(live_url):
     schema = httpx.get(f"{live_url}/gradio_api/mcp/schema", timeout=10).json()
     names = {tool["name"] for tool in schema}
     assert set(QUERY_ENDPOINTS) | {"recomendacion", "comparar_modelos", "buscar"} <= names, names
+
+
+# ------------------------------------------------------------------ MCP: JSON results, bounded inputs, small schemas
+
+
+def call_mcp_tools(live_url: str, calls: list[tuple[str, dict]], progress: bool = False) -> list:
+    """Call tools through the real MCP transport (streamable HTTP), as an agent's MCP client would."""
+    import asyncio
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run() -> list:
+        async with streamable_http_client(f"{live_url}/gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                results = []
+                for name, arguments in calls:
+                    callback = (lambda *_args: asyncio.sleep(0)) if progress else None
+                    results.append(await session.call_tool(name, arguments, progress_callback=callback))
+                return results
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("progress", [False, True], ids=["plain", "with-progress-token"])
+def test_mcp_tool_results_are_json(live_url, progress):
+    month, director, explored = call_mcp_tools(live_url, [
+        ("cantidad_filmaciones_mes", {"mes": "marzo"}),
+        ("get_director", {"nombre_director": "Christopher Nolan"}),
+        ("explorar", {"desde": 1980, "hasta": 2017, "genero": "Animation", "votos_minimos": 10}),
+    ], progress=progress)
+    assert json.loads(month.content[0].text) == app.cantidad_filmaciones_mes("marzo")
+    assert json.loads(director.content[0].text)["cantidad_peliculas"] == 8
+    summary, per_year, *_ = [item.text for item in explored.content]  # one item per output, each JSON or text
+    assert "229 películas" in summary
+    assert sum(films for _year, films in json.loads(per_year)["data"]) == 229
+
+
+def test_mcp_input_schema_carries_bounds_and_stays_small(live_url):
+    tools = {tool["name"]: tool["inputSchema"] for tool in httpx.get(f"{live_url}/gradio_api/mcp/schema", timeout=10).json()}
+    first, last = app.explore.year_bounds()
+    for name in ("desde", "hasta"):
+        year = tools["explorar"]["properties"][name]
+        assert (year["type"], year["minimum"], year["maximum"]) == ("integer", first, last)
+    film = tools["evaluacion_pelicula"]["properties"]["pelicula"]
+    assert film["type"] == "string" and "enum" not in film
+    assert len(json.dumps(tools["evaluacion_pelicula"])) < 1000  # was a 10 KB enum of every test film
+
+
+def test_mcp_refuses_out_of_range_and_answers_bad_films_in_spanish(live_url):
+    out_of_range, unknown = call_mcp_tools(live_url, [
+        ("comparar_modelos", {"titulo": "Toy Story", "k": 50}),
+        ("evaluacion_pelicula", {"pelicula": "<img src=x onerror=alert(1)>"}),
+    ])
+    assert out_of_range.isError and "maximum" in out_of_range.content[0].text
+    assert unknown.isError and "películas de prueba" in unknown.content[0].text and "<img" not in unknown.content[0].text
