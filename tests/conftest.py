@@ -84,7 +84,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Say how many bad-input cases were tried, as the reliability issue asks."""
+    """Say how many bad-input cases were tried, as the reliability issue asks, and why anything was skipped
+    (the browser tests are skipped only locally, without Chromium)."""
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.write_line(f"skipped {report.nodeid}: {reason.removeprefix('Skipped: ')}")
     reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, []) if r.when == "call"]
     bad = [r for r in reports if "bad_input" in r.keywords]
     if bad:

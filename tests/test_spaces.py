@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.live_server import free_port
 
@@ -81,3 +83,19 @@ def test_nothing_reaches_outside_the_machine_at_run_time():
     result = subprocess.run([sys.executable, "-c", PROBE, str(free_port())], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("ci", [True, False], ids=["ci", "local"])
+def test_browser_tests_without_chromium_fail_in_ci_and_say_why_locally(ci):
+    """The browser tests are part of the README's test command: in CI a missing Chromium fails the run; locally
+    they are skipped and the reason is printed."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | {"MOVIES_TEST_CHROMIUM": "/nonexistent/chromium"}
+    if ci:
+        env["CI"] = "true"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_browser.py"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if ci:
+        assert result.returncode != 0 and "chromium is missing" in result.stdout, result.stdout[-2000:]
+    else:
+        assert result.returncode in (0, 5), result.stdout[-2000:]  # 5: this file alone, all of it skipped
+        assert "skipped tests/test_browser.py: Debian chromium is not installed" in result.stdout, result.stdout[-2000:]
