@@ -62,8 +62,31 @@ def test_empty_catalog_is_refused(tmp_path):
         load_catalog(path)
 
 
-def test_a_missing_index_disables_only_the_recommenders(tmp_path):
-    """The queries keep working; recommendation answers 503 / a clean error naming the rebuild command."""
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+INDEX_DAMAGE = {  # name -> what is done to a copy of data/index (the evaluation results stay)
+    "no index folder": lambda index: shutil.rmtree(index),
+    "truncated FAISS index": lambda index: _truncate(index / "embedding.faiss"),
+    "empty TF-IDF matrix": lambda index: (index / "tfidf.matrix.npz").write_bytes(b""),
+    "one flipped byte": lambda index: _flip_byte(index / "seed_tfidf.vectorizer.json"),
+    "missing vectorizer": lambda index: (index / "tfidf.vectorizer.json").unlink(),
+    "missing manifest": lambda index: (index / "manifest.json").unlink(),
+    "unreadable manifest": lambda index: (index / "manifest.json").write_text("{not json", encoding="utf-8"),
+}
+
+
+@pytest.mark.parametrize("damage", list(INDEX_DAMAGE), ids=str)
+def test_a_broken_index_disables_only_the_recommenders(tmp_path, damage):
+    """The six queries keep answering; the recommender tabs say what to run and /recomendacion answers 503 — with
+    the evaluation results still present (the comparison tab used to ask the broken index for its default)."""
     import time
     import urllib.request
 
@@ -73,8 +96,11 @@ def test_a_missing_index_disables_only_the_recommenders(tmp_path):
 
     from tests.live_server import free_port
 
-    shutil.copy(CATALOG, tmp_path / "movies.parquet")  # a catalog, but no data/index and no data/eval
+    shutil.copy(CATALOG, tmp_path / "movies.parquet")
     shutil.copy(MANIFEST, manifest_path(tmp_path / "movies.parquet"))
+    shutil.copytree(ROOT / "data" / "index", tmp_path / "index")
+    shutil.copytree(ROOT / "data" / "eval", tmp_path / "eval")
+    INDEX_DAMAGE[damage](tmp_path / "index")
     port = free_port()
     env = dict(os.environ, MOVIES_DATA_DIR=str(tmp_path), GRADIO_SERVER_PORT=str(port))
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -89,15 +115,20 @@ def test_a_missing_index_disables_only_the_recommenders(tmp_path):
                 assert process.poll() is None, process.stderr.read()
                 time.sleep(0.1)
         assert httpx.get(f"{url}/score_titulo/Titanic", timeout=10).json()["anio"] == 1997
+        assert httpx.get(f"{url}/get_director/Christopher%20Nolan", timeout=10).json()["cantidad_peliculas"] == 8
         broken = httpx.get(f"{url}/recomendacion/Titanic", timeout=10)
         assert broken.status_code == 503 and "python scripts/build_index.py" in broken.json()["detail"]
+        assert "\n" not in broken.json()["detail"]  # one line, no traceback
+        client = Client(url, verbose=False)
         with pytest.raises(AppError, match="build_index"):
-            Client(url, verbose=False).predict("Titanic", api_name="/recomendacion")
+            client.predict("Titanic", api_name="/recomendacion")
+        assert client.predict("marzo", api_name="/cantidad_filmaciones_mes")["cantidad"] == 372
         page = httpx.get(url, timeout=10).text
         assert "Recomendadores desactivados" in page
     finally:
         process.terminate()
         process.wait(timeout=20)
+    assert "Traceback" not in process.stderr.read()
 
 
 def test_missing_model_package_names_the_install_command(monkeypatch):
