@@ -93,6 +93,9 @@ def test_each_query_tab_shows_sentence_and_table(page, tab, label, text, visible
 def test_examples_fill_the_input(page):
     open_tab(page, "Director")
     page.get_by_role("button", name="Kathryn Bigelow").filter(visible=True).first.click()
+    # the example fills the box through a server round trip: wait for it before asking (flaky under load otherwise)
+    expect(page.get_by_label("Director / directora").filter(visible=True).first).to_have_value("Kathryn Bigelow",
+                                                                                            timeout=15_000)
     page.get_by_role("button", name="Consultar / Ask").filter(visible=True).first.click()
     expect(page.get_by_text("Kathryn Bigelow dirigió").filter(visible=True).first).to_be_visible(timeout=15_000)
 
