@@ -944,5 +944,5 @@ if __name__ == "__main__":
     try:
         launch(host, port)
     except OSError as error:  # Gradio's "Cannot find empty port…": one line, no traceback
-        raise SystemExit(f"Cannot start the app on {host}:{port}: the port is busy or unavailable ({error.strerror or 'in use'}). "
-                         "Set GRADIO_SERVER_PORT to another port.") from None
+        raise SystemExit(f"Cannot start the app: {host}:{port} is busy or unavailable ({error.strerror or 'in use'}). "
+                         "Set GRADIO_SERVER_PORT to a free port.") from None

@@ -9,11 +9,14 @@
 Sections of the table:
 * in-process: the six queries, the three recommender endpoints' functions (recommender.service), every
   served model's item-to-item and free text, and the original project's way as the speed-up anchor.
-* app / HTTP: ``python app.py`` launched on a free loopback port: cold start (launch -> /gradio_api/info
-  answers), peak memory (/proc VmHWM) after exercising every named endpoint once (one free-text search
-  included), then p50/p95 through the raw Gradio API (POST /gradio_api/call/<name>, then GET its event
-  stream; one httpx client, sequential, after warm-up), through gradio_client.Client.predict, and through
-  the REST routes.
+* app / HTTP: ``python app.py`` (the app's own ``demo.launch``) on a free loopback port: cold start
+  (launch -> /gradio_api/info answers), peak memory (/proc VmHWM) after exercising every named endpoint once
+  (one free-text search included), then p50/p95 through the raw Gradio API (POST /gradio_api/call/<name>,
+  then GET its event stream; one httpx client, sequential, after warm-up), without a session_hash as curl
+  sends it (Gradio then makes every call a new session, keeping the newest state_session_capacity) and
+  with one, through gradio_client.Client.predict, and through the REST routes.
+* HTTP variants (--app-variants): patched copies of app.py (queue settings; without the
+  state_session_capacity launch option), each launched as ``python app.py``.
 * index build: from data/index/manifest.json (not rebuilt unless --build).
 * scaling: synthetic 4.8k, 45k and 200k-film catalogs, each in a fresh process (so its RSS is its own).
 * approximate index: HNSW / IVF / IVF-SQ8 against the exact flat index (recall@10, latency, build, memory).
@@ -168,23 +171,40 @@ def free_port() -> int:
 
 
 def launch_app(env_extra: dict | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, str, float]:
-    """``python app.py`` on a free loopback port; returns (process, url, seconds until HTTP answers)."""
+    """``python app.py`` (``demo.launch``, the way the app is served) on a free loopback port; returns
+    (process, url, seconds until HTTP answers). Stop it with ``stop_app``."""
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", **(env_extra or {}))
+    errors = tempfile.TemporaryFile(mode="w+")  # not a pipe: one nobody reads can fill up and stall the app
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=errors, text=True)
+    process.errors = errors  # closed by stop_app
     url = f"http://127.0.0.1:{port}"
     while time.perf_counter() - start < 60:
         if process.poll() is not None:
-            raise RuntimeError(f"app.py exited: {process.stderr.read()[-2000:]}")
+            errors.seek(0)
+            message = errors.read()[-2000:]
+            errors.close()
+            raise RuntimeError(f"app.py exited: {message}")
         try:
             urllib.request.urlopen(f"{url}/gradio_api/info", timeout=1)
             return process, url, time.perf_counter() - start
         except OSError:
             time.sleep(0.02)
-    process.kill()
+    stop_app(process)
     raise RuntimeError("app.py did not answer within 60 s")
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    """Stop an app started by ``launch_app`` (that process only), killing it if it does not exit in 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
+    process.errors.close()
 
 
 _calls = itertools.count()
@@ -247,6 +267,7 @@ def app_rows(films: int) -> tuple[list[dict], float]:
     import httpx
     from gradio_client import Client
 
+    capacity = session_capacity()
     process, url, ready_s = launch_app()
     rows = [row("app", "cold start: launch `python app.py` → HTTP answers", ready_s, unit="s", films=films,
                 **judged(ready_s, 8, "", "s"), note="until GET /gradio_api/info returns")]
@@ -261,20 +282,21 @@ def app_rows(films: int) -> tuple[list[dict], float]:
             + (f"; not exercised: {'; '.join(problems)}" if problems else ""),
         ))
         with httpx.Client(base_url=url, timeout=60) as http:
-            retained = []
+            calls = sum(repeat + 5 for _, _, repeat in HTTP_CASES)  # timed + warm-up
+            before = process_memory_mb(process.pid)["rss"]
             for name, args, repeat in HTTP_CASES:
-                before = process_memory_mb(process.pid)["rss"]
                 p50, p95 = timed(lambda: raw_gradio_call(http, name, fresh(name, args)), repeat)
-                retained.append((process_memory_mb(process.pid)["rss"] - before) * 1024 / (repeat + 5))
                 rows.append(row("HTTP", f"raw Gradio API: {name}", p50, p95, films=films, runs=repeat,
                                 **judged(p50, HTTP_TARGET_MS, "p50"), note="POST /gradio_api/call + GET event stream, "
-                                "no session_hash (as curl); app.RawCallSessions reuses finished sessions for them"
+                                "no session_hash (as curl): Gradio makes each call a new session (SessionState below)"
                                 + ("; a new text every call (no query cache)" if name == "buscar" else "")))
+            grown = process_memory_mb(process.pid)["rss"] - before
             rows.append(row(
-                "HTTP", "app RSS growth per raw Gradio API call without session_hash", float(sum(retained) / len(retained)),
-                unit="KB", films=films, note=f"over the {sum(r for _, _, r in HTTP_CASES) + 20} calls above; without "
-                "app.RawCallSessions each would be a new Gradio session, kept up to state_session_capacity (see "
-                "SessionState below); short RSS deltas are noisy",
+                "HTTP", "app RSS growth per raw Gradio API call without session_hash", grown * 1024 / calls,
+                unit="KB", films=films, note=f"{grown:+.1f} MB over the {calls} calls above: each call is a new Gradio "
+                f"session (the call's event id as session_hash) and Gradio keeps the newest {capacity:,} "
+                "(state_session_capacity), so the growth stops near that many SessionStates (see below); "
+                "short RSS deltas are noisy",
             ))
             for name, args, repeat in HTTP_CASES[:2]:
                 p50, p95 = timed(lambda: raw_gradio_call(http, name, args, session_hash="bench-client"), repeat)
@@ -298,10 +320,9 @@ def app_rows(films: int) -> tuple[list[dict], float]:
         client.close()
         end_peak = process_memory_mb(process.pid)["peak"]
         rows.append(row("app", "peak memory (VmHWM) at the end of the HTTP runs", end_peak, unit="MB", films=films,
-                        note="includes the sessions kept for the raw calls above"))
+                        note=f"includes the sessions kept for the raw calls above (at most {capacity:,})"))
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop_app(process)
     return rows, peak
 
 
@@ -357,8 +378,7 @@ def scaled_app_rows(films: int) -> list[dict]:
                 latency = {name: timed(lambda: raw_gradio_call(http, name, args), repeat)
                            for name, args, repeat in HTTP_CASES[:2]}
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            stop_app(process)
     note = ("synthetic catalog: the real films plus renamed copies (new people per copy, shuffled overview words); "
             f"built in {prepared['catalog'] + prepared['index']:.0f} s")
     rows = [
@@ -370,8 +390,15 @@ def scaled_app_rows(films: int) -> list[dict]:
     ]
     for name, (p50, p95) in latency.items():
         rows.append(row("app at scale", f"raw Gradio API: {name}", p50, p95, films=films,
-                        **judged(p50, HTTP_TARGET_MS, "p50"), note="no session_hash (as curl)"))
+                        **judged(p50, HTTP_TARGET_MS, "p50"), note="no session_hash (as curl): a new session per call"))
     return rows
+
+
+def session_capacity() -> int:
+    """The app's state_session_capacity: a launch option (``app.launch_options()``), else Gradio's default."""
+    import app  # builds the demo (no server)
+
+    return int(app.launch_options().get("state_session_capacity", app.demo.state_session_capacity))
 
 
 def session_state_rows(films: int) -> list[dict]:
@@ -382,7 +409,7 @@ def session_state_rows(films: int) -> list[dict]:
     import app  # builds the demo (no server)
     from gradio.state_holder import SessionState
 
-    blocks, capacity = len(app.demo.blocks), int(app.demo.state_session_capacity)
+    blocks, capacity = len(app.demo.blocks), session_capacity()
     p50, p95 = time_calls(lambda: SessionState(app.demo), 50)
     tracemalloc.start()
     kept = [SessionState(app.demo) for _ in range(20)]
@@ -391,7 +418,7 @@ def session_state_rows(films: int) -> list[dict]:
     return [
         row("HTTP", "Gradio SessionState(demo) built in process (per new session)", p50, p95,
             films=films, runs=50, note=f"{blocks} blocks in app.demo; runs on the server's event loop; once per "
-            "browser tab or gradio_client, and per concurrent raw call (app.RawCallSessions reuses them)"),
+            "browser tab, gradio_client and raw call without a session_hash"),
         row("HTTP", "memory of one Gradio SessionState(demo) (kept per session)", size_kb,
             unit="KB", films=films, note=f"tracemalloc; kept up to state_session_capacity sessions: this app's "
             f"{capacity:,} ≈ {size_kb * capacity / 1024:,.0f} MB; Gradio's default 10,000 ≈ {size_kb * 10_000 / 2**20:.1f} GB"),
@@ -403,7 +430,10 @@ def session_state_rows(films: int) -> list[dict]:
 QUEUE_CALL = re.compile(r"demo\.queue\([^)]*\)")
 STATUS_RATE = re.compile(r",?\s*status_update_rate\s*=\s*[^,)]+")
 CONCURRENCY = re.compile(r"default_concurrency_limit\s*=\s*[^,)]+")
-CAPACITY_LINE = re.compile(r"^[ \t]*demo\.state_session_capacity\s*=.*\n", re.MULTILINE)
+# the cap is a launch option: an entry of the dict app.launch_options() returns, passed to demo.launch
+CAPACITY_OPTION = re.compile(r"^[ \t]*[\"']state_session_capacity[\"']\s*:.*\n", re.MULTILINE)
+DEMO_LAUNCH = re.compile(r"\bdemo\.launch\(")
+VARIANT_WARM_UP = 20  # untimed raw calls before the timed ones (after one free-text search)
 
 
 def _without_status_rate(source: str) -> str:
@@ -415,35 +445,44 @@ def _unlimited_concurrency(source: str) -> str:
 
 
 def _toggle_capacity(source: str) -> str:
-    """Without the app's state_session_capacity line (Gradio's 10,000), or with one of 200 if it has none."""
-    if CAPACITY_LINE.search(source):
-        return CAPACITY_LINE.sub("", source, count=1)
-    return QUEUE_CALL.sub(lambda call: call.group(0) + "\n    demo.state_session_capacity = 200", source, count=1)
+    """Without the app's state_session_capacity launch option (Gradio's 10,000), or, if it has none, with
+    ``state_session_capacity=200`` passed to its ``demo.launch(...)`` call."""
+    if CAPACITY_OPTION.search(source):
+        return CAPACITY_OPTION.sub("", source, count=1)
+    return DEMO_LAUNCH.sub("demo.launch(state_session_capacity=200, ", source, count=1)
 
 
-def app_variants(source: str) -> list[tuple[str, str, int]]:
-    """(label, patched app.py, extra raw calls for the memory column) relative to the current app.py. The memory
-    runs are long enough to use up the heap the start-up freed, so that kept sessions show in RSS."""
-    capacity = CAPACITY_LINE.search(source)
+def app_variants(source: str) -> tuple[list[tuple[str, str, int]], list[tuple[str, str]]]:
+    """([(label, patched app.py, extra raw calls for the memory column)], [(label, why not measured)]) relative to
+    the current app.py. The memory runs are long enough to use up the heap the start-up freed, so that kept
+    sessions show in RSS (every raw call without a session_hash is a new Gradio session)."""
+    has_cap = CAPACITY_OPTION.search(source)
     variants = [
-        ("as committed", source, 1500),
-        ("status_update_rate='auto' (Gradio's default)", _without_status_rate(source), 0),
-        ("default_concurrency_limit=None", _unlimited_concurrency(source), 0),
-        ("no state_session_capacity line (Gradio's 10,000)" if capacity else "demo.state_session_capacity = 200",
-         _toggle_capacity(source), 1500),
+        ("as committed", source, 1500, ""),
+        ("status_update_rate='auto' (Gradio's default)", _without_status_rate(source), 0,
+         "no demo.queue(...) call with status_update_rate= in app.py"),
+        ("default_concurrency_limit=None", _unlimited_concurrency(source), 0,
+         "no demo.queue(...) call with default_concurrency_limit= in app.py"),
+        ("no state_session_capacity launch option (Gradio's 10,000)" if has_cap else "state_session_capacity=200",
+         _toggle_capacity(source), 1500,
+         "neither a \"state_session_capacity\" entry in launch_options() nor a demo.launch( call in app.py"),
     ]
-    return [(label, text, calls) for label, text, calls in variants if label == "as committed" or text != source]
+    measured = [(label, text, calls) for label, text, calls, _ in variants if label == "as committed" or text != source]
+    skipped = [(label, why) for label, text, _, why in variants if label != "as committed" and text == source]
+    return measured, skipped
 
 
 def app_variant_rows(films: int, calls: int = 150) -> list[dict]:
-    """Raw Gradio API latency and app memory for patched copies of app.py (queue settings, session capacity)."""
+    """Raw Gradio API latency and app memory for patched copies of app.py (queue settings, session capacity),
+    each launched as ``python app.py``."""
     import httpx
 
     source = (ROOT / "app.py").read_text(encoding="utf-8")
     if not QUEUE_CALL.search(source):
         return [row("HTTP variants", "app.py variants", None, note="no demo.queue(...) call found in app.py: skipped")]
+    measured, skipped = app_variants(source)
     rows = []
-    for label, text, memory_calls in app_variants(source):
+    for label, text, memory_calls in measured:
         with tempfile.TemporaryDirectory(prefix="bench-app-") as folder:
             copy = Path(folder)
             for name in ("queries", "recommender", "data"):
@@ -453,20 +492,24 @@ def app_variant_rows(films: int, calls: int = 150) -> list[dict]:
             try:
                 with httpx.Client(base_url=url, timeout=60) as http:
                     raw_gradio_call(http, "buscar", ["warm up", 1])  # waits for the background model load
-                    p50, p95 = timed(lambda: raw_gradio_call(http, "score_titulo", ["Titanic"]), calls, warm_up=20)
+                    p50, p95 = timed(lambda: raw_gradio_call(http, "score_titulo", ["Titanic"]), calls,
+                                     warm_up=VARIANT_WARM_UP)
                     before = process_memory_mb(process.pid)["rss"]
                     for _ in range(memory_calls):
                         raw_gradio_call(http, "score_titulo", ["Titanic"])
                     after = process_memory_mb(process.pid)["rss"]
             finally:
-                process.terminate()
-                process.wait(timeout=20)
+                stop_app(process)
         rows.append(row(
             "HTTP variants", f"raw Gradio API score_titulo, app.py with {label}", p50, p95, films=films, runs=calls,
             **judged(p50, HTTP_TARGET_MS, "p50"), memory_mb=after if memory_calls else None,
-            note=f"memory column: app RSS after {calls + 22 + memory_calls:,} raw calls; the last {memory_calls:,} "
-            f"added {after - before:+,.0f} MB" if memory_calls else "",
+            note=f"memory column: app RSS after {1 + VARIANT_WARM_UP + calls + memory_calls:,} raw calls without "
+            f"session_hash (one new Gradio session each); the last {memory_calls:,} added {after - before:+,.0f} MB"
+            if memory_calls else "",
         ))
+    for label, why in skipped:
+        rows.append(row("HTTP variants", f"raw Gradio API score_titulo, app.py with {label}", None, films=films,
+                        note=f"not measured: {why}"))
     return rows
 
 

@@ -6,7 +6,9 @@ error count; exits 1 on any error.
     python scripts/load_test.py --url http://127.0.0.1:7860 --clients 20 --requests 50
     python scripts/load_test.py --start                  # launches app.py on a free port, then stops it
 
-Every Gradio answer is compared with the same call made alone before the load (timings aside).
+Gradio calls are raw two-step calls without a session_hash, as curl sends them: Gradio makes each one a new
+session and keeps the newest state_session_capacity (200 in app.py). Every Gradio answer is compared with the
+same call made alone before the load (timings aside).
 Only 127.0.0.1 / localhost targets are accepted: this is a test of our own server, never of anyone else's.
 """
 from __future__ import annotations
@@ -121,6 +123,7 @@ def run_client(url: str, mix: list, requests: int, seed: int, results: dict, loc
 
 
 def start_app() -> tuple[subprocess.Popen, str]:
+    """``python app.py`` (its own ``demo.launch``) on a free loopback port, once it answers HTTP."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -128,13 +131,25 @@ def start_app() -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited with code {process.returncode} before answering (see its stderr above)")
         try:
             urllib.request.urlopen(f"{url}/gradio_api/info", timeout=1)
             return process, url
         except OSError:
             time.sleep(0.1)
-    process.kill()
+    stop_app(process)
     raise RuntimeError("app.py did not start within 60 s")
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    """Stop the app this script started (that process only), killing it if it does not exit in 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - start
     finally:
         if process:
-            process.terminate()
-            process.wait(timeout=20)
+            stop_app(process)
 
     every = [ms for samples in results["latency"].values() for ms in samples]
     summary = {
