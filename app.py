@@ -21,8 +21,8 @@ import inspect
 import json
 import threading
 from collections.abc import AsyncIterator, Callable
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
 
 import gradio as gr
 import pandas as pd
@@ -36,7 +36,7 @@ from starlette import convertors
 from starlette.middleware import Middleware
 
 import queries
-from queries import explore
+from queries import explore, spanish
 from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
@@ -193,51 +193,56 @@ def versions_note(result: dict) -> str:
 
 def count_table(names: list[str], counts: tuple[int, ...], chosen: str, header: str) -> pd.DataFrame:
     return pd.DataFrame(
-        {header: names, "Películas": list(counts), "": ["◀" if name == chosen else "" for name in names]}
+        {header: names, "Películas": [spanish.whole(n) for n in counts], "": ["◀" if name == chosen else "" for name in names]}
     )
+
+
+def heading(result: dict) -> str:
+    """The answer as people read it (``detalle``: Spanish numbers and plurals), then the assignment's exact
+    sentence (``mensaje``, what clients of the original API test for) in small type."""
+    return (f"### {escape_markdown(result['detalle'])}\n\n<details><summary>Frase del proyecto original "
+            f"(campo <code>mensaje</code> de la API)</summary>\n\n{escape_markdown(result['mensaje'])}\n\n</details>")
 
 
 def render_month(result: dict) -> tuple[str, pd.DataFrame]:
     counts = queries.load_catalog().month_counts
-    return f"### {escape_markdown(result['mensaje'])}", count_table(MONTHS_ES, counts, result["mes"], "Mes")
+    return heading(result), count_table(MONTHS_ES, counts, result["mes"], "Mes")
 
 
 def render_weekday(result: dict) -> tuple[str, pd.DataFrame]:
     counts = queries.load_catalog().weekday_counts
-    return f"### {escape_markdown(result['mensaje'])}", count_table(WEEKDAYS_ES, counts, result["dia"], "Día")
+    return heading(result), count_table(WEEKDAYS_ES, counts, result["dia"], "Día")
 
 
 def render_score(result: dict) -> tuple[str, pd.DataFrame]:
     table = pd.DataFrame(
-        [[result["titulo"], result["anio"], result["popularidad"], result["promedio_votos"]]],
+        [[result["titulo"], result["anio"], spanish.decimal(result["popularidad"]),
+          spanish.decimal(result["promedio_votos"], 1)]],
         columns=["Título", "Año", "Popularidad (score TMDB)", "Promedio de votos (0–10)"],
     )
-    return f"### {escape_markdown(result['mensaje'])}{versions_note(result)}", table
+    return heading(result) + versions_note(result), table
 
 
 def render_votes(result: dict) -> tuple[str, pd.DataFrame]:
     table = pd.DataFrame(
-        [[result["titulo"], result["anio"], result["votos"], result["promedio_votos"],
+        [[result["titulo"], result["anio"], spanish.whole(result["votos"]), spanish.decimal(result["promedio_votos"], 1),
           "sí" if result["cumple_condicion"] else "no"]],
-        columns=["Título", "Año", "Votos", "Promedio de votos (0–10)", "≥ 2000 votos"],
+        columns=["Título", "Año", "Votos", "Promedio de votos (0–10)", "≥ 2.000 votos"],
     )
-    return f"### {escape_markdown(result['mensaje'])}{versions_note(result)}", table
-
-
-def dollars(amount: int | None) -> str:
-    return "—" if amount is None else f"${amount:,}"
+    return heading(result) + versions_note(result), table
 
 
 def render_person(result: dict) -> tuple[str, pd.DataFrame]:
     table = pd.DataFrame(
         [
-            [film["titulo"], film["fecha_estreno"], dollars(film["presupuesto"]), dollars(film["ingresos"]),
-             dollars(film["ganancia"]), "—" if film["retorno"] is None else f"{film['retorno']:.2f}", film["nota"]]
+            [film["titulo"], film["fecha_estreno"], spanish.dollars(film["presupuesto"]),
+             spanish.dollars(film["ingresos"]), spanish.dollars(film["ganancia"]),
+             "—" if film["retorno"] is None else spanish.decimal(film["retorno"]), film["nota"]]
             for film in result["peliculas"]
         ],
-        columns=["Título", "Estreno", "Presupuesto (USD)", "Ingresos (USD)", "Ganancia (USD)", "Retorno (x)", "Nota"],
+        columns=["Título", "Estreno", "Presupuesto", "Ingresos", "Ganancia", "Retorno (×)", "Nota"],
     )
-    return f"### {escape_markdown(result['mensaje'])}", table
+    return heading(result), table
 
 
 def problem_text(error: QueryError | ArtifactError) -> str:
@@ -689,28 +694,50 @@ except ArtifactError as error:  # a missing or corrupt catalog: say what to run,
 
 # ------------------------------------------------------------------ the original REST routes
 
-# (the Gradio endpoint, for its name and docstring; its path parameter; the query; the response model)
-REST_ROUTES: list[tuple[Callable[..., dict], str, Callable[..., Any], type]] = [
-    (cantidad_filmaciones_mes, "mes", queries.cantidad_filmaciones_mes, MonthCount),
-    (cantidad_filmaciones_dia, "dia", queries.cantidad_filmaciones_dia, WeekdayCount),
-    (score_titulo, "titulo", queries.score_titulo, TitleScore),
-    (votos_titulo, "titulo", queries.votos_titulo, TitleVotes),
-    (get_actor, "nombre_actor", queries.get_actor, PersonReturn),
-    (get_director, "nombre_director", queries.get_director, PersonReturn),
-    (recomendacion, "titulo", service.recommend_titles, TitleRecommendations),
+def recommend(titulo: object, modelo: str | None = None) -> TitleRecommendations:
+    """recomendacion over REST: ``?modelo=`` names any model the comparison shows (default: the evaluated one)."""
+    return service.recommend_titles(titulo, model=modelo or None)
+
+
+@dataclass(frozen=True)
+class RestRoute:
+    """One GET route of the original API: ``/<name>/<value>`` and ``/<name>?<parameter>=<value>`` both answer."""
+
+    endpoint: Callable[..., dict]  # the Gradio endpoint, for its name and docstring
+    parameter: str
+    query: Callable[..., Any]
+    model: type  # the response model (the query's dataclass)
+    aliases: tuple[str, ...] = ()  # the original project's own route names
+    options: tuple[str, ...] = ()  # optional query-string parameters, passed to the query by name
+
+
+REST_ROUTES = [
+    RestRoute(cantidad_filmaciones_mes, "mes", queries.cantidad_filmaciones_mes, MonthCount,
+              aliases=("cantidad_peliculas_mes",)),
+    RestRoute(cantidad_filmaciones_dia, "dia", queries.cantidad_filmaciones_dia, WeekdayCount,
+              aliases=("cantidad_peliculas_dia",)),
+    RestRoute(score_titulo, "titulo", queries.score_titulo, TitleScore),
+    RestRoute(votos_titulo, "titulo", queries.votos_titulo, TitleVotes),
+    RestRoute(get_actor, "nombre_actor", queries.get_actor, PersonReturn),
+    RestRoute(get_director, "nombre_director", queries.get_director, PersonReturn),
+    RestRoute(recomendacion, "titulo", recommend, TitleRecommendations, options=("modelo",)),
 ]
 
 
-def rest_route(query: Callable[..., Any], parameter: str) -> Callable[..., Any]:
-    """GET /<name>/{parameter}: the query's dataclass as JSON (FastAPI serialises it)."""
+def rest_handler(route: RestRoute, in_path: bool) -> Callable[..., Any]:
+    """The query's dataclass as JSON (FastAPI serialises it); the value comes from the path or the query string
+    (absent: None, which the query refuses with its own Spanish message rather than FastAPI's)."""
 
-    def route(**path: str) -> Any:
-        return query(path[parameter])
+    def handler(**params: str | None) -> Any:
+        return route.query(params[route.parameter], **{name: params[name] for name in route.options})
 
-    route.__signature__ = inspect.Signature(  # FastAPI reads the path parameter's name from the signature
-        [inspect.Parameter(parameter, inspect.Parameter.KEYWORD_ONLY, annotation=str)]
+    optional = {"default": None, "annotation": Optional[str]}
+    value = inspect.Parameter(route.parameter, inspect.Parameter.KEYWORD_ONLY,
+                              **({"annotation": str} if in_path else optional))
+    handler.__signature__ = inspect.Signature(  # FastAPI reads the parameters' names and kinds from the signature
+        [value, *(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, **optional) for name in route.options)]
     )
-    return route
+    return handler
 
 
 async def query_error_response(_request: Request, error: QueryError) -> JSONResponse:
@@ -750,22 +777,25 @@ REST_INFO = {
 
 
 def rest_routes() -> list[APIRoute]:
-    """The original project's GET routes, plus their own OpenAPI schema and docs page (the schema lists these
-    routes only: Gradio's API has its own, /gradio_api/info and /gradio_api/openapi.json)."""
-    routes = [
-        APIRoute(
-            f"/{endpoint.__name__}/{{{parameter}:anytext}}",  # titles may contain '/' ("Face/Off")
-            rest_route(query, parameter),
-            methods=["GET"],
-            name=endpoint.__name__,
-            summary=endpoint.__doc__.splitlines()[0],
-            response_model=model,
-            responses={404: {"description": "Unknown title or name; `suggestions` lists candidates"},
-                       422: {"description": "Invalid input (empty, too long, not a month...)"},
-                       503: {"description": "Recommender index missing or stale (recomendacion only)"}},
-        )
-        for endpoint, parameter, query, model in REST_ROUTES
-    ]
+    """The original project's GET routes (path and query-string forms, and its own route names as aliases), plus
+    their own OpenAPI schema and docs page (the schema lists these routes only: Gradio's API documents itself at
+    /gradio_api/info and /gradio_api/openapi.json)."""
+    responses = {404: {"description": "Unknown title or name; `suggestions` lists candidates"},
+                 422: {"description": "Invalid input (empty, too long, not a month, unknown model...)"},
+                 503: {"description": "Recommender index missing or stale (recomendacion only)"}}
+    routes = []
+    for route in REST_ROUTES:
+        name = route.endpoint.__name__
+        for path_name, alias in [(name, False), *((other, True) for other in route.aliases)]:
+            summary = f"Alias de /{name} (el nombre del proyecto original)" if alias else \
+                route.endpoint.__doc__.splitlines()[0]
+            for in_path in (True, False):
+                path = f"/{path_name}/{{{route.parameter}:anytext}}" if in_path else f"/{path_name}"  # "Face/Off"
+                routes.append(APIRoute(
+                    path, rest_handler(route, in_path), methods=["GET"], response_model=route.model,
+                    name=f"{path_name}{'' if in_path else '_query'}", summary=summary, responses=responses,
+                    tags=["alias del proyecto original"] if alias else ["consultas"],
+                ))
     schema = get_openapi(routes=routes, **REST_INFO)
     return [
         *routes,

@@ -150,24 +150,24 @@ def _parse_year(value: object, what: str) -> int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise QueryError(f"{what} debe ser un año (número entero), no {value!r}. / Year must be an integer.")
+        raise QueryError(f"{what} debe ser un año (número entero), no {value!r}.")
     if isinstance(value, str):
         text = value.strip()
         if not text.lstrip("-").isdigit() or len(text) > 6:
-            raise QueryError(f"{what} debe ser un año (número entero), no «{shorten(text)}». / Year must be an integer.")
+            raise QueryError(f"{what} debe ser un año (número entero), no «{shorten(text)}».")
         year = int(text)
     elif isinstance(value, numbers.Integral):
         year = int(value)
     elif isinstance(value, numbers.Real):
         number = float(value)
         if not math.isfinite(number) or not number.is_integer():
-            raise QueryError(f"{what} debe ser un año entero, no {number:g}. / Year must be an integer.")
+            raise QueryError(f"{what} debe ser un año entero, no {number:g}.")
         year = int(number)
     else:
-        raise QueryError(f"{what} debe ser un año (número entero), no {type(value).__name__}. / Year must be an integer.")
+        raise QueryError(f"{what} debe ser un año (número entero), no {type(value).__name__}.")
     low, high = YEAR_LIMITS
     if not low <= year <= high:
-        raise QueryError(f"{what} {year} está fuera de rango ({low}–{high}). / Year out of range.")
+        raise QueryError(f"{what} {year} está fuera de rango ({low}–{high}).")
     return year
 
 

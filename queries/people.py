@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from queries.catalog import Catalog, load_catalog
 from queries.errors import QueryError
+from queries.spanish import count, decimal, whole
 from queries.text import clean_input, close_matches, normalize, shorten
 
 MIN_PLAUSIBLE_USD = 1_000  # budgets or revenues below this are data-entry errors, not dollars
@@ -34,10 +35,11 @@ class PersonReturn:
     cantidad_peliculas: int
     peliculas_con_retorno: int  # films whose return is computable and plausible
     excluidas_por_datos_implausibles: int
-    retorno_total: float
+    retorno_total: float  # sum of the unrounded returns, rounded once
     retorno_promedio: float | None  # over peliculas_con_retorno
     peliculas: list[FilmReturn]
-    mensaje: str
+    mensaje: str  # the original assignment's sentence, word for word
+    detalle: str  # for people: Spanish number format, plurals, what was excluded
 
 
 def film_return(catalog: Catalog, row: int) -> FilmReturn:
@@ -47,7 +49,7 @@ def film_return(catalog: Catalog, row: int) -> FilmReturn:
     if not known:
         note = "sin presupuesto o ingresos informados"
     elif not plausible:
-        note = f"presupuesto o ingresos implausibles (< {MIN_PLAUSIBLE_USD:,} USD): excluida"
+        note = f"presupuesto o ingresos implausibles (< {whole(MIN_PLAUSIBLE_USD)} USD): excluida"
     else:
         note = ""
     return FilmReturn(
@@ -91,29 +93,48 @@ def resolve_person(text: object, catalog: Catalog, role: str) -> tuple[str, tupl
     )
 
 
+def _assignment_sentence(name: str, role: str, films: list[FilmReturn], total: float, average: float | None) -> str:
+    """The original assignment's sentence for get_actor / get_director, with our numbers."""
+    if role == "actor":
+        return (f"El actor {name} ha participado de {len(films)} cantidad de filmaciones, el mismo ha conseguido un "
+                f"retorno de {total} con un promedio de {average if average is not None else 0} por filmación")
+    listed = "; ".join(
+        f"{film.titulo}, estrenada el {film.fecha_estreno}, retorno {film.retorno if film.retorno is not None else 'sin datos'}, "
+        f"costo {film.presupuesto}, ganancia {film.ganancia if film.ganancia is not None else 'sin datos'}"
+        for film in films
+    )
+    return f"El director {name} ha conseguido un retorno total de {total}. Sus películas: {listed}"
+
+
+def _detail_sentence(name: str, role: str, films: list[FilmReturn], returns: int, total: float,
+                     average: float | None, implausible: int) -> str:
+    """What the UI shows: Spanish numbers, plurals, and how many films were left out and why."""
+    done = f"ha participado de {count(len(films), 'filmación', 'filmaciones')}" if role == "actor" else \
+        f"dirigió {count(len(films), 'película', 'películas')}"
+    if not returns:
+        sentence = f"{name} {done}, sin retorno calculable."
+    else:
+        computable = "tiene" if returns == 1 else "tienen"
+        sentence = (f"{name} {done}; {returns} {computable} un retorno calculable, con un retorno total de "
+                    f"{decimal(total)} y un promedio de {decimal(average)} por {'filmación' if role == 'actor' else 'película'}.")
+    if implausible:
+        sentence += (f" Se {'excluyó' if implausible == 1 else 'excluyeron'} {implausible} con presupuesto o ingresos "
+                     f"implausibles (< {whole(MIN_PLAUSIBLE_USD)} USD).")
+    return sentence
+
+
 def _person_return(text: object, catalog: Catalog, role: str) -> PersonReturn:
     name, rows = resolve_person(text, catalog, role)
     films = [film_return(catalog, row) for row in rows]
-    returns = [film.retorno for film in films if film.retorno is not None]
+    unrounded = [catalog.column("return")[row] for row, film in zip(rows, films) if film.retorno is not None]
     implausible = sum(1 for film in films if film.nota.startswith("presupuesto o ingresos implausibles"))
-    total = round(sum(returns), 4)
-    average = round(total / len(returns), 4) if returns else None
-    if role == "actor":
-        message = (
-            f"{name} ha participado de {len(films)} filmaciones; {len(returns)} tienen un retorno calculable, "
-            f"con un retorno total de {total:.2f} y un promedio de "
-            f"{average:.2f} por filmación." if returns else
-            f"{name} ha participado de {len(films)} filmaciones, ninguna con un retorno calculable."
-        )
-    else:
-        message = (
-            f"{name} dirigió {len(films)} películas; {len(returns)} tienen un retorno calculable, con un retorno "
-            f"total de {total:.2f} (promedio {average:.2f})." if returns else
-            f"{name} dirigió {len(films)} películas, ninguna con un retorno calculable."
-        )
-    if implausible:
-        message += f" Se excluyeron {implausible} con presupuesto o ingresos implausibles (< {MIN_PLAUSIBLE_USD:,} USD)."
-    return PersonReturn(name, role, len(films), len(returns), implausible, total, average, films, message)
+    total = round(sum(unrounded), 4)  # rounded once: summing rounded returns drifts (Spielberg 302.6997 vs 302.6994)
+    average = round(sum(unrounded) / len(unrounded), 4) if unrounded else None
+    return PersonReturn(
+        name, role, len(films), len(unrounded), implausible, total, average, films,
+        _assignment_sentence(name, role, films, total, average),
+        _detail_sentence(name, role, films, len(unrounded), total, average, implausible),
+    )
 
 
 def get_actor(nombre_actor: object, catalog: Catalog | None = None) -> PersonReturn:

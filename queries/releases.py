@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from queries.catalog import Catalog, load_catalog
+from queries.spanish import count as counted
 from queries.text import MONTH_NUMBER, MONTHS_ES, WEEKDAY_NUMBER, WEEKDAYS_ES, parse_named
 
 
@@ -11,7 +12,8 @@ from queries.text import MONTH_NUMBER, MONTHS_ES, WEEKDAY_NUMBER, WEEKDAYS_ES, p
 class MonthCount:
     mes: str  # canonical Spanish name, whatever language was typed
     cantidad: int
-    mensaje: str
+    mensaje: str  # the original assignment's sentence, word for word (its clients test for it)
+    detalle: str  # the same for people: Spanish number format and plural
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class WeekdayCount:
     dia: str
     cantidad: int
     mensaje: str
+    detalle: str
 
 
 def cantidad_filmaciones_mes(mes: object, catalog: Catalog | None = None) -> MonthCount:
@@ -26,7 +29,10 @@ def cantidad_filmaciones_mes(mes: object, catalog: Catalog | None = None) -> Mon
     catalog = catalog or load_catalog()
     month = parse_named(mes, MONTH_NUMBER, MONTHS_ES, "el mes")
     name, count = MONTHS_ES[month], catalog.month_counts[month]
-    return MonthCount(name, count, f"En el mes de {name} se estrenaron {count} películas.")
+    return MonthCount(
+        name, count, f"{count} cantidad de películas fueron estrenadas en el mes de {name}",
+        f"En el mes de {name} se {'estrenó' if count == 1 else 'estrenaron'} {counted(count, 'película', 'películas')}.",
+    )
 
 
 def cantidad_filmaciones_dia(dia: object, catalog: Catalog | None = None) -> WeekdayCount:
@@ -34,4 +40,7 @@ def cantidad_filmaciones_dia(dia: object, catalog: Catalog | None = None) -> Wee
     catalog = catalog or load_catalog()
     weekday = parse_named(dia, WEEKDAY_NUMBER, WEEKDAYS_ES, "el día")
     name, count = WEEKDAYS_ES[weekday], catalog.weekday_counts[weekday]
-    return WeekdayCount(name, count, f"Los días {name} se estrenaron {count} películas.")
+    return WeekdayCount(
+        name, count, f"{count} cantidad de películas fueron estrenadas en los días {name}",
+        f"Los días {name} se {'estrenó' if count == 1 else 'estrenaron'} {counted(count, 'película', 'películas')}.",
+    )

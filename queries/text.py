@@ -11,8 +11,11 @@ import unicodedata
 from rapidfuzz import fuzz, process
 
 from queries.errors import QueryError
+from queries.spanish import whole
 
 MAX_INPUT_CHARS = 200
+KIND_NAMES = {"int": "un número", "float": "un número", "bool": "un booleano", "list": "una lista",
+              "dict": "un objeto", "NoneType": "nulo"}  # JSON types an API client may send, named in Spanish
 DROP_APOSTROPHES = str.maketrans("", "", "'’‘`´")
 YEAR_SUFFIX = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$", re.DOTALL)
 
@@ -41,19 +44,18 @@ def clean_input(text: object, what: str, max_chars: int = MAX_INPUT_CHARS) -> st
     ``what`` names the field in the message ('el título', 'el nombre'...).
     """
     if text is None:
-        raise QueryError(f"Falta {what}. / Missing input.")
+        raise QueryError(f"Falta {what}.")
     if not isinstance(text, str):
-        raise QueryError(f"{what.capitalize()} debe ser texto, no {type(text).__name__}. / Input must be text.")
+        raise QueryError(f"{what.capitalize()} debe ser texto, no {KIND_NAMES.get(type(text).__name__, type(text).__name__)}.")
     stripped = text.replace("\x00", "").strip()
     if not stripped:
-        raise QueryError(f"Escribe {what}. / Please type something.")
+        raise QueryError(f"Escribe {what}.")
     if len(stripped) > max_chars:
         raise QueryError(
-            f"{what.capitalize()} es demasiado largo ({len(stripped):,} caracteres; máximo {max_chars}). "
-            f"/ Input too long."
+            f"{what.capitalize()} es demasiado largo ({whole(len(stripped))} caracteres; máximo {max_chars})."
         )
     if not normalize(stripped):
-        raise QueryError(f"{what.capitalize()} no contiene letras ni números. / Input has no letters or digits.")
+        raise QueryError(f"{what.capitalize()} no contiene letras ni números.")
     return stripped
 
 

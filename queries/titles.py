@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from queries.catalog import Catalog, load_catalog
 from queries.errors import QueryError
+from queries.spanish import decimal, whole
 from queries.text import clean_input, close_matches, normalize, shorten, split_year
 
 MIN_VOTES = 2000  # votos_titulo answers only for films with at least this many votes (original rule)
@@ -62,7 +63,8 @@ class TitleScore:
     popularidad: float  # TMDB popularity: the original project's "score"
     promedio_votos: float
     otras_versiones: list[str]
-    mensaje: str
+    mensaje: str  # the original assignment's sentence, word for word
+    detalle: str  # for people: Spanish number format, vote average alongside
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,8 @@ class TitleVotes:
     promedio_votos: float
     cumple_condicion: bool  # at least MIN_VOTES votes
     otras_versiones: list[str]
-    mensaje: str
+    mensaje: str  # the original assignment's sentence, word for word
+    detalle: str
 
 
 def score_titulo(titulo: object, catalog: Catalog | None = None) -> TitleScore:
@@ -89,9 +92,10 @@ def score_titulo(titulo: object, catalog: Catalog | None = None) -> TitleScore:
         popularidad=popularity,
         promedio_votos=average,
         otras_versiones=match.other_versions,
-        mensaje=(
-            f"La película {title} fue estrenada en el año {year} con un score/popularidad de {popularity} "
-            f"(promedio de votos: {average}/10)."
+        mensaje=f"La película {title} fue estrenada en el año {year} con un score/popularidad de {popularity}",
+        detalle=(
+            f"La película {title} fue estrenada en el año {year} con un score/popularidad de {decimal(popularity)} "
+            f"(promedio de votos: {decimal(average, 1)}/10)."
         ),
     )
 
@@ -106,11 +110,21 @@ def votos_titulo(titulo: object, catalog: Catalog | None = None) -> TitleVotes:
     if qualifies:
         message = (
             f"La película {title} fue estrenada en el año {year}. La misma cuenta con un total de {votes} "
-            f"valoraciones, con un promedio de {average}."
+            f"valoraciones, con un promedio de {average}"
+        )
+        detail = (
+            f"La película {title} fue estrenada en el año {year}. La misma cuenta con un total de {whole(votes)} "
+            f"valoraciones, con un promedio de {decimal(average, 1)}."
         )
     else:
         message = (
-            f"La película {title} ({year}) tiene {votes} valoraciones: no cumple la condición de tener al menos "
-            f"{MIN_VOTES} valoraciones, así que no se informa su promedio como representativo."
+            f"La película {title} fue estrenada en el año {year}. La misma cuenta con un total de {votes} "
+            f"valoraciones, por lo que no cumple la condición de tener al menos {MIN_VOTES} valoraciones y no se "
+            f"devuelve su promedio"
         )
-    return TitleVotes(title, year, votes, average, qualifies, match.other_versions, message)
+        detail = (
+            f"La película {title} ({year}) tiene {whole(votes)} {'valoración' if votes == 1 else 'valoraciones'}: "
+            f"no cumple la condición de tener al menos {whole(MIN_VOTES)}, así que su promedio no se informa como "
+            f"representativo."
+        )
+    return TitleVotes(title, year, votes, average, qualifies, match.other_versions, message, detail)

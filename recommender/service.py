@@ -116,11 +116,11 @@ def _choose_models(recommenders: Mapping[str, Recommender], models: Sequence[str
     if models is None:
         return list(recommenders.values())
     if isinstance(models, str) or not all(isinstance(name, str) for name in models) or not models:
-        raise QueryError("models debe ser una lista de nombres de modelo. / models must be a list of model names.")
+        raise QueryError("models debe ser una lista de nombres de modelo.")
     unknown = [name for name in models if name not in recommenders]
     if unknown:
         raise QueryError(
-            f"Modelo desconocido: {', '.join(unknown)}. Disponibles: {', '.join(recommenders)}. / Unknown model.",
+            f"Modelo desconocido: {', '.join(unknown)}. Disponibles: {', '.join(recommenders)}.",
             suggestions=list(recommenders),
         )
     return [recommenders[name] for name in dict.fromkeys(models)]

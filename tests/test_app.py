@@ -26,7 +26,8 @@ def test_endpoints_return_plain_json():
     assert json.loads(json.dumps(result)) == result
     assert result["cantidad_peliculas"] == 8
     assert app.cantidad_filmaciones_mes("marzo") == {
-        "mes": "marzo", "cantidad": 372, "mensaje": "En el mes de marzo se estrenaron 372 películas.",
+        "mes": "marzo", "cantidad": 372, "mensaje": "372 cantidad de películas fueron estrenadas en el mes de marzo",
+        "detalle": "En el mes de marzo se estrenaron 372 películas.",
     }
 
 
@@ -43,12 +44,12 @@ def test_renderers_show_the_sentence_and_a_table():
     message, table = app.render_month(app.cantidad_filmaciones_mes("March"))
     assert "En el mes de marzo se estrenaron 372 películas" in message
     assert list(table["Mes"])[:3] == ["enero", "febrero", "marzo"]
-    assert table["Películas"].sum() == 4802
+    assert sum(int(n.replace(".", "")) for n in table["Películas"]) == 4802
     assert list(table[""]).index("◀") == 2
 
     message, table = app.render_person(app.get_actor("Tom Hanks"))
-    assert len(table) == 32 and "Retorno (x)" in table.columns
-    assert "$" in table["Presupuesto (USD)"].iloc[0]
+    assert len(table) == 32 and "Retorno (×)" in table.columns
+    assert table["Presupuesto"].iloc[0].endswith(" USD") and "." in table["Presupuesto"].iloc[0]
 
     message, _ = app.render_score(app.score_titulo("Batman"))
     assert "Batman \\(1966\\)" in message  # the other film of the same title is offered, escaped for markdown

@@ -76,8 +76,8 @@ def shot(page: Page, name: str) -> None:
     [
         ("Estrenos por mes", "Mes / Month", "Marzo", "En el mes de marzo se estrenaron 372 películas."),
         ("Estrenos por día", "Día / Weekday", "miercoles", "Los días miércoles se estrenaron 795 películas."),
-        ("Score por título", "Título / Title", "titanic", "fue estrenada en el año 1997 con un score/popularidad de 100.03"),
-        ("Votos por título", "Título / Title", "Batman (1966)", "no cumple la condición de tener al menos 2000"),
+        ("Score por título", "Título / Title", "titanic", "fue estrenada en el año 1997 con un score/popularidad de 100,03"),
+        ("Votos por título", "Título / Title", "Batman (1966)", "no cumple la condición de tener al menos 2.000"),
         ("Actor", "Actor / actriz", "Tom Hanks", "Tom Hanks ha participado de 32 filmaciones"),
         ("Director", "Director / directora", "christopher nolan", "Christopher Nolan dirigió 8 películas"),
     ],

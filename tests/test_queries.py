@@ -31,7 +31,8 @@ def test_month_counts_match_the_raw_dates(typed, month, canonical, raw_release_d
     expected = sum(1 for day in raw_release_dates if day.month == month)
     result = cantidad_filmaciones_mes(typed)
     assert (result.mes, result.cantidad) == (canonical, expected)
-    assert result.mensaje == f"En el mes de {canonical} se estrenaron {expected} películas."
+    assert result.mensaje == f"{expected} cantidad de películas fueron estrenadas en el mes de {canonical}"
+    assert result.detalle == f"En el mes de {canonical} se estrenaron {expected:,} películas.".replace(",", ".")
 
 
 def test_months_add_up_to_the_catalog(raw_release_dates):
@@ -50,7 +51,7 @@ def test_weekday_counts_match_the_raw_dates(typed, weekday, canonical, raw_relea
     expected = Counter(day.weekday() for day in raw_release_dates)[weekday]
     result = cantidad_filmaciones_dia(typed)
     assert (result.dia, result.cantidad) == (canonical, expected)
-    assert str(expected) in result.mensaje
+    assert result.mensaje == f"{expected} cantidad de películas fueron estrenadas en los días {canonical}"
 
 
 def test_friday_is_the_most_common_release_day():
@@ -161,7 +162,7 @@ def test_get_actor_matches_the_raw_credits(raw_movies, raw_credits):
     assert result.peliculas_con_retorno == len(returns) == 30
     assert result.retorno_total == pytest.approx(sum(returns), abs=1e-3)
     assert result.retorno_promedio == pytest.approx(sum(returns) / len(returns), abs=1e-3)
-    assert "Tom Hanks ha participado de 32 filmaciones; 30 tienen un retorno calculable" in result.mensaje
+    assert "Tom Hanks ha participado de 32 filmaciones; 30 tienen un retorno calculable" in result.detalle
 
 
 def test_directing_alone_does_not_count_as_acting():
@@ -191,7 +192,7 @@ def test_implausible_budgets_are_listed_but_excluded():
     assert modern_times.presupuesto == 1 and modern_times.retorno is None
     assert "implausibles" in modern_times.nota
     assert result.excluidas_por_datos_implausibles >= 1
-    assert "Se excluyeron" in result.mensaje
+    assert "Se excluyó 1 con presupuesto o ingresos implausibles (< 1.000 USD)." in result.detalle
 
 
 def test_unknown_person_suggests_candidates():
