@@ -40,7 +40,7 @@ from queries import explore, spanish
 from queries.errors import ArtifactError, QueryError
 from queries.people import PersonReturn
 from queries.releases import MonthCount, WeekdayCount
-from queries.text import MONTHS_ES, WEEKDAYS_ES
+from queries.text import MONTHS_ES, WEEKDAYS_ES, normalize
 from queries.titles import TitleScore, TitleVotes
 from recommender import comparison, service
 from recommender.artifacts import load_recommenders
@@ -250,37 +250,53 @@ def problem_text(error: QueryError | ArtifactError) -> str:
     return f"**⚠️ {escape_markdown(getattr(error, 'message', None) or str(error))}**"
 
 
+def suggestion_chips() -> gr.Dataset:
+    """The "¿Quisiste decir…?" candidates of a failed query as chips: one click runs the query with that one."""
+    return gr.Dataset(components=["textbox"], samples=[], label="¿Quisiste decir…? Toca una opción para consultarla",
+                      visible=False, layout="gallery", samples_per_page=5)
+
+
+def chips_for(error: QueryError | ArtifactError, typed: object) -> gr.Dataset:
+    """Visible chips with the error's suggestions, unless there are none or the only one is what was typed
+    (e.g. "Christopher Nolan" asked as an actor: the message says to ask get_director instead)."""
+    suggestions = [s for s in getattr(error, "suggestions", []) if not isinstance(typed, str)
+                   or normalize(s) != normalize(typed)]
+    return gr.Dataset(samples=[[s] for s in suggestions], visible=True) if suggestions else gr.Dataset(visible=False)
+
+
 def query_view(
     query: Callable[..., Any], render: Callable[[dict], tuple[str, pd.DataFrame]]
-) -> Callable[[str], tuple[str, gr.Dataframe, dict | None]]:
+) -> Callable[[str], tuple[str, gr.Dataframe, dict | None, gr.Dataset]]:
     """The UI side of a query tab (not an API endpoint): run the query once and return the sentence, the table
-    (hidden when there is nothing to show) and the JSON the API would answer; a bad input is a message inline."""
+    (hidden when there is nothing to show), the JSON the API would answer, and the suggestion chips; a bad input
+    is a message inline."""
 
-    def show(text: str) -> tuple[str, gr.Dataframe, dict | None]:
+    def show(text: str) -> tuple[str, gr.Dataframe, dict | None, gr.Dataset]:
         try:
             result = asdict(query(text))
         except (QueryError, ArtifactError) as error:
-            return problem_text(error), gr.Dataframe(visible=False), None
+            return problem_text(error), gr.Dataframe(visible=False), None, chips_for(error, text)
         message, table = render(result)
-        return message, gr.Dataframe(value=table, visible=True), result
+        return message, gr.Dataframe(value=table, visible=True), result, gr.Dataset(visible=False)
 
     return show
 
 
-def clear_answer() -> tuple[str, gr.Dataframe]:
+def clear_answer() -> tuple[str, gr.Dataframe, gr.Dataset]:
     """The query tabs share one answer area: switching query clears it."""
-    return "", gr.Dataframe(visible=False)
+    return "", gr.Dataframe(visible=False), gr.Dataset(visible=False)
 
 
 def reasons_text(reasons: dict | None) -> str:
     """Shared facets as one short line: 'director: Christopher Nolan · reparto: Christian Bale · …'."""
     if not reasons:
         return ""
+    shown = {**reasons, "genres": [spanish.genre(name) for name in reasons.get("genres") or []]}
     parts = [
-        f"{name}: {', '.join(reasons[key][:limit])}"
+        f"{name}: {', '.join(shown[key][:limit])}"
         for key, name, limit in (("directors", "dirección", 2), ("cast", "reparto", 3), ("genres", "géneros", 3),
                                  ("keywords", "temas", 4))
-        if reasons.get(key)
+        if shown.get(key)
     ]
     return " · ".join(parts)
 
@@ -355,15 +371,16 @@ def render_search(result: dict) -> str:
     return render_models(result, f"### Resultados para «{escape_markdown(result['text'])}»")
 
 
-def models_view(query: Callable[..., Any], render: Callable[[dict], str]) -> Callable[..., tuple[str, dict | None]]:
-    """The UI side of a recommender tab (not an API endpoint): the rendered comparison and its JSON, or a message."""
+def models_view(query: Callable[..., Any], render: Callable[[dict], str]) -> Callable[..., tuple]:
+    """The UI side of a recommender tab (not an API endpoint): the rendered comparison and its JSON, or a message
+    and the suggestion chips."""
 
-    def show(text: str, k: float) -> tuple[str, dict | None]:
+    def show(text: str, k: float) -> tuple[str, dict | None, gr.Dataset]:
         try:
             result = asdict(query(text, k))
         except (QueryError, ArtifactError) as error:
-            return problem_text(error), None
-        return render(result), result
+            return problem_text(error), None, chips_for(error, text)
+        return render(result), result, gr.Dataset(visible=False)
 
     return show
 
@@ -415,7 +432,7 @@ def query_tab(
     with gr.Tab(label) as tab:
         text = gr.Textbox(label=input_label, info=intro, placeholder=examples[0], max_lines=1,
                           submit_btn="Consultar / Ask")
-        gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
+        gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos")
     api_endpoint(endpoint, [text], raw)
     return tab, text
 
@@ -444,18 +461,32 @@ QUERY_TABS = [  # (tab, intro, endpoint, query, renderer, input label, examples)
 
 
 def query_tabs(raw: gr.JSON) -> None:
-    """The original project's six queries, one sub-tab each inside 'Consultas', sharing one answer area below."""
+    """The original project's six queries, one sub-tab each inside 'Consultas', sharing one answer area below
+    (sentence, table, suggestion chips); a click on a chip asks the query of the tab in view again with it."""
     with gr.Tab("Consultas"):
         with gr.Tabs():
             tabs = [(query_tab(label, intro, endpoint, input_label, examples, raw), query, render)
                     for label, intro, endpoint, query, render, input_label, examples in QUERY_TABS]
         message = gr.Markdown()
-        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False, visible=False)
-    for (tab, text), query, render in tabs:
-        gr.on([text.submit], query_view(query, render), inputs=text, outputs=[message, table, raw],
+        chips = suggestion_chips()
+        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False, visible=False,
+                             elem_classes="answer-table")
+        in_view = gr.State(0)  # which sub-tab the shared answer area belongs to
+    texts = [text for (_tab, text), _query, _render in tabs]
+    views = [query_view(query, render) for _text, query, render in tabs]
+    for position, ((tab, text), _query, _render) in enumerate(tabs):
+        gr.on([text.submit], views[position], inputs=text, outputs=[message, table, raw, chips],
               api_visibility="private")
-        tab.select(clear_answer, outputs=[message, table], api_visibility="private", queue=False,
-                   show_progress="hidden")
+        tab.select(lambda position=position: (*clear_answer(), position), outputs=[message, table, chips, in_view],
+                   api_visibility="private", queue=False, show_progress="hidden")
+
+    def ask_again(sample: list[str], position: int) -> tuple:
+        """The chip's text goes into the tab's box, and that tab's query runs with it."""
+        filled = [gr.Textbox(value=sample[0]) if index == position else gr.Textbox() for index in range(len(texts))]
+        return (*filled, *views[position](sample[0]))
+
+    chips.click(ask_again, inputs=[chips, in_view], outputs=[*texts, message, table, raw, chips],
+                api_visibility="private")
 
 
 def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Callable[..., Any],
@@ -470,11 +501,15 @@ def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Cal
             text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2, submit_btn=button_label)
             k = bounded(gr.Slider(service.MIN_K, service.MAX_K, value=service.DEFAULT_K, step=1, label="k (por modelo)",
                                   scale=1))
-        gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos / Examples")
+        gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos")
+        chips = suggestion_chips()
         result = gr.Markdown(progress_note, sanitize_html=True)
     api_endpoint(endpoint, [text, k], raw)
-    text.submit(models_view(query, render), inputs=[text, k], outputs=[result, raw], api_visibility="private",
+    show = models_view(query, render)
+    text.submit(show, inputs=[text, k], outputs=[result, raw, chips], api_visibility="private",
                 show_progress_on=[result])
+    chips.click(lambda sample, k: (sample[0], *show(sample[0], k)), inputs=[chips, k], outputs=[text, result, raw, chips],
+                api_visibility="private", show_progress_on=[result])
     return text
 
 
@@ -526,7 +561,8 @@ def render_film_evaluation(result: dict) -> tuple[str, pd.DataFrame]:
     hits = ", ".join(f"{escape_markdown(SYSTEM_LABELS.get(name, name))}: {count}" for name, count in summary["hits"].items())
     message = (
         f"**{escape_markdown(summary['label'])}**: {summary['heldout_fans']} fans en los usuarios de prueba; "
-        f"{summary['relevant']} películas co-liked de referencia. Aciertos en el top 10 (✓): {hits}."
+        f"{summary['relevant']} películas que esos fans también calificaron alto (la referencia). Aciertos en el "
+        f"top 10 (✓): {hits}."
     )
     return message, pd.DataFrame(result["tabla"])
 
@@ -544,7 +580,7 @@ def metric_chart(metric_label: str):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    values = comparison.metric_values(EVALUATION)
+    values = comparison.metric_values(EVALUATION, comparison.METRIC_LABELS_ES)
     values = values[values["metric_label"] == metric_label]
     figure, axis = plt.subplots(figsize=(9, 3.8), layout="constrained")
     colours = ["#f97316" if name == served_default() else "#6366f1" for name in values["system"]]
@@ -570,8 +606,9 @@ def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | Non
             "distintos de los de entrenamiento). Intervalos de confianza bootstrap del 95 %; protocolo completo en "
             "`data/eval/RESULTS.md` (`python scripts/evaluate.py`)."
         )
-        gr.Dataframe(comparison.metric_table(EVALUATION), interactive=False, wrap=True, show_label=False)
-        labels = list(dict.fromkeys(comparison.metric_values(EVALUATION)["metric_label"]))
+        gr.Dataframe(comparison.metric_table(EVALUATION, comparison.METRIC_LABELS_ES), interactive=False, wrap=True,
+                     show_label=False)
+        labels = list(dict.fromkeys(comparison.metric_values(EVALUATION, comparison.METRIC_LABELS_ES)["metric_label"]))
         metric = gr.Dropdown(labels, value=labels[1] if len(labels) > 1 else labels[0], label="Métrica del gráfico")
         chart = gr.Plot(value=metric_chart(metric.value), show_label=False)
         metric.change(metric_chart, inputs=metric, outputs=chart, api_visibility="private")
@@ -600,9 +637,10 @@ def explorar(desde: float, hasta: float, genero: str, votos_minimos: float) -> t
     try:
         filters = (desde, hasta, genero)
         chosen = explore.select(*filters)  # validated: defaults, swapped range, canonical genre
-        genre_note = "" if chosen.genre is None else f" del género {escape_markdown(chosen.genre)}"
+        genre_note = "" if chosen.genre is None else f" del género {escape_markdown(spanish.genre(chosen.genre))}"
         return (
-            f"**{len(chosen):,} películas** entre {chosen.year_from} y {chosen.year_to}{genre_note}.",
+            f"**{spanish.count(len(chosen), 'película', 'películas')}** entre {chosen.year_from} y {chosen.year_to}"
+            f"{genre_note}.",
             explore.releases_per_year(*filters),
             explore.releases_per_month(*filters),
             explore.releases_per_weekday(*filters),
@@ -659,8 +697,8 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(
             f"# 🎬 {TITLE}\n"
-            f"{len(catalog):,} películas de TMDB 5000 · consultas del proyecto original · "
-            "cada pestaña es también un endpoint de la API (ver «Use via API» al pie)."
+            f"{spanish.count(len(catalog), 'película', 'películas')} de TMDB 5000 · consultas del proyecto original · "
+            "cada pestaña es también un endpoint de la API (el enlace a la API está al pie de la página)."
         )
         # the named endpoints' output, and what the last query answered as JSON (rendered below the tabs)
         raw = gr.JSON(label="respuesta", show_label=False, render=False)

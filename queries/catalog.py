@@ -35,8 +35,8 @@ MANIFEST_SUFFIX = ".manifest.json"  # movies.parquet -> movies.manifest.json, in
 MANIFEST_FORMAT = 1  # bump when the manifest's layout changes: older manifests are then refused
 REBUILD = "run `python scripts/etl.py` to rebuild it"
 REQUIRED_COLUMNS = {
-    "id", "title", "release_date", "release_year", "overview", "tagline", "genres", "keywords", "popularity",
-    "vote_average", "vote_count", "budget", "revenue", "return", "cast", "directors",
+    "id", "title", "original_title", "release_date", "release_year", "overview", "tagline", "genres", "keywords",
+    "popularity", "vote_average", "vote_count", "budget", "revenue", "return", "cast", "directors",
 }  # what the app, the index build and the evaluation read; the EDA reads the file itself for the rest
 LIST_COLUMNS = ("genres", "keywords", "cast", "directors")
 
@@ -88,6 +88,15 @@ def _rows_by_key(keys_per_row: list[list[str]], order: np.ndarray) -> dict[str, 
     return {key: tuple(rows) for key, rows in by_size}
 
 
+def _title_keys(titles: list[str], original_titles: list[str | None], order: np.ndarray) -> dict[str, tuple[int, ...]]:
+    """Normalised title -> rows, then each original title that differs as an alias ("el laberinto del fauno" ->
+    Pan's Labyrinth). An alias never shadows a real title: "Amélie" stays the film called Amélie."""
+    by_title = _rows_by_key([[normalize(title)] for title in titles], order)
+    aliases = [[key] if (key := normalize(original or "")) and key not in by_title else []
+               for original in original_titles]
+    return {**by_title, **_rows_by_key(aliases, order)}
+
+
 def arrow_lists(movies: pd.DataFrame) -> pd.DataFrame:
     """List columns as Arrow lists (pd.ArrowDtype): one string buffer per column instead of a Python list of
     Python strings per film, whose cost grows with the catalog (see "app at scale" in data/bench/RESULTS.md)."""
@@ -116,7 +125,8 @@ def build_catalog_index(movies: pd.DataFrame, path: Path, checksum: str) -> Cata
         path=path,
         checksum=checksum,
         labels=labels,
-        title_rows=_rows_by_key([[normalize(t)] for t in titles], most_voted_first),
+        title_rows=_title_keys(titles, movies.get("original_title", pd.Series([None] * len(movies))).tolist(),
+                               most_voted_first),
         cast_index=NameIndex(movies["cast"], by_release, normalize),
         director_index=NameIndex(movies["directors"], by_release, normalize),
         month_counts=tuple(int(n) for n in months),

@@ -23,6 +23,7 @@ import pandas as pd
 from queries.catalog import Catalog, load_catalog
 from queries.errors import QueryError
 from queries.people import MIN_PLAUSIBLE_USD
+from queries.spanish import genre as genre_es
 from queries.text import MONTHS_ES, WEEKDAYS_ES, clean_input, close_matches, normalize, shorten
 
 ALL_GENRES = "all"  # the dropdown entry meaning "no genre filter"
@@ -109,7 +110,7 @@ def _build_arrays(key: _CatalogKey) -> _Arrays:
         month=dates.dt.month.to_numpy(dtype=np.int64) - 1,
         weekday=dates.dt.day_of_week.to_numpy(dtype=np.int64),
         genre_names=names,
-        genre_by_key={normalize(name): name for name in names},
+        genre_by_key={normalize(name): name for name in names} | {normalize(genre_es(name)): name for name in names},
         has_genre=has_genre,
         title=movies["title"].fillna("").to_numpy(dtype=object),
         budget=budget,
@@ -183,9 +184,9 @@ def parse_genre(genre: object, catalog: Catalog | None = None) -> str | None:
     if key in arrays.genre_by_key:
         return arrays.genre_by_key[key]
     suggestions = [arrays.genre_by_key[k] for k in close_matches(key, list(arrays.genre_by_key), limit=3, cutoff=70)]
-    hint = f" ¿Quisiste decir: {'; '.join(suggestions)}?" if suggestions else ""
+    hint = f" ¿Quisiste decir: {'; '.join(genre_es(name) for name in suggestions)}?" if suggestions else ""
     raise QueryError(
-        f"No hay un género «{shorten(typed)}» en el catálogo.{hint} Usa «{ALL_GENRES}» para todos.",
+        f"No hay un género «{shorten(typed)}» en el catálogo.{hint} Usa «todos» (o «{ALL_GENRES}») para todos.",
         suggestions=suggestions,
         not_found=True,
     )
@@ -220,9 +221,11 @@ def genres(catalog: Catalog | None = None) -> list[str]:
     return list(_arrays(catalog).genre_names)
 
 
-def genre_choices(catalog: Catalog | None = None) -> list[str]:
-    """Dropdown choices: ``ALL_GENRES`` first, then every genre alphabetically."""
-    return [ALL_GENRES, *genres(catalog)]
+def genre_choices(catalog: Catalog | None = None) -> list[tuple[str, str]]:
+    """Dropdown choices as (shown, value): "Todos los géneros" first, then every genre by its Spanish name,
+    alphabetically; the value stays TMDB's name (what the API and the catalog use; Spanish is accepted too)."""
+    named = sorted(((genre_es(name), name) for name in genres(catalog)), key=lambda pair: normalize(pair[0]))
+    return [("Todos los géneros", ALL_GENRES), *named]
 
 
 def year_bounds(catalog: Catalog | None = None) -> tuple[int, int]:
@@ -268,13 +271,13 @@ def releases_per_weekday(
 def genre_counts(
     year_from: object = None, year_to: object = None, genre: object = ALL_GENRES, catalog: Catalog | None = None
 ) -> pd.DataFrame:
-    """Columns ``genre``, ``films``: films per genre among the selected films, most frequent first (ties
+    """Columns ``genre`` (in Spanish), ``films``: films per genre among the selected films, most frequent first (ties
     alphabetical), genres with no film left out. A film counts once in each of its genres, so the
     column sums to more than the number of films; with a genre filter this shows the genres it is
     combined with, the filtered genre itself first."""
     arrays, chosen = _arrays(catalog), select(year_from, year_to, genre, catalog)
     counts = arrays.has_genre[chosen.mask].sum(axis=0)
-    frame = pd.DataFrame({"genre": list(arrays.genre_names), "films": counts.astype(np.int64)})
+    frame = pd.DataFrame({"genre": [genre_es(name) for name in arrays.genre_names], "films": counts.astype(np.int64)})
     frame = frame[frame["films"] > 0].sort_values(["films", "genre"], ascending=[False, True], kind="stable")
     return frame.reset_index(drop=True)
 

@@ -24,3 +24,18 @@ def count(number: int, singular: str, plural: str) -> str:
 def dollars(amount: int | None) -> str:
     """'1.234.567 USD', or '—' when unknown."""
     return "—" if amount is None else f"{whole(amount)} USD"
+
+
+# TMDB's 20 genres, as a Spanish reader names them (the catalog keeps TMDB's English names; both are accepted as input).
+GENRES_ES = {
+    "Action": "Acción", "Adventure": "Aventura", "Animation": "Animación", "Comedy": "Comedia", "Crime": "Crimen",
+    "Documentary": "Documental", "Drama": "Drama", "Family": "Familia", "Fantasy": "Fantasía",
+    "Foreign": "Extranjera", "History": "Historia", "Horror": "Terror", "Music": "Música", "Mystery": "Misterio",
+    "Romance": "Romance", "Science Fiction": "Ciencia ficción", "TV Movie": "Película para TV",
+    "Thriller": "Suspense", "War": "Bélica", "Western": "Western",
+}
+
+
+def genre(name: str) -> str:
+    """A TMDB genre in Spanish ('Science Fiction' -> 'Ciencia ficción'); an unknown one as it is."""
+    return GENRES_ES.get(name, name)

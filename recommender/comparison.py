@@ -16,6 +16,12 @@ from queries.errors import ArtifactError, QueryError
 from recommender.artifacts import MANIFEST_FILE, index_dir, read_manifest
 
 RESULTS_FILE = Path("eval") / "results.json"
+METRIC_LABELS_ES = {  # what the Comparación tab shows people (results.json keeps the English labels of RESULTS.md)
+    "hr@10": "Acierto@10 (HR)", "ndcg@10": "nDCG@10", "mrr": "Rango recíproco (MRR)",
+    "genre_precision@10": "Precisión de género@10", "diversity@10": "Diversidad de la lista@10",
+    "novelty@10": "Novedad@10 (bits)", "coverage@10": "Cobertura del catálogo@10",
+}
+TRUTH_COLUMN = "Lo que sus fans también calificaron alto (referencia)"
 HIT = "✓ "  # prefix of a recommended film that is in the query's co-liked ground truth
 
 
@@ -69,9 +75,10 @@ def _interval(value: dict[str, float], digits: int = 3) -> str:
     return f"{value['mean']:.{digits}f} [{value['low']:.{digits}f}–{value['high']:.{digits}f}]"
 
 
-def metric_table(results: dict) -> pd.DataFrame:
-    """One row per system (evaluation order), one column per metric: "mean [low–high]" strings (95% CI)."""
-    labels = results["metric_labels"]
+def metric_table(results: dict, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per system (evaluation order), one column per metric: "mean [low–high]" strings (95% CI).
+    ``labels``: the metrics' names (default: results.json's English ones; the app passes METRIC_LABELS_ES)."""
+    labels = {**results["metric_labels"], **(labels or {})}
     rows = []
     for system in results["systems"]:
         metrics = results["metrics"][system["name"]]
@@ -81,9 +88,9 @@ def metric_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def metric_values(results: dict) -> pd.DataFrame:
+def metric_values(results: dict, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Long format for a bar chart with error bars: system, label, metric, metric_label, mean, low, high."""
-    labels = results["metric_labels"]
+    labels = {**results["metric_labels"], **(labels or {})}
     rows = []
     for system in results["systems"]:
         for metric, value in results["metrics"][system["name"]].items():
@@ -115,7 +122,7 @@ def film_view(results: dict, tmdb_id: int) -> pd.DataFrame:
     k = results["protocol"]["k"]
     columns: dict[str, list[str]] = {"#": [str(rank) for rank in range(1, k + 1)]}
     truth = [labels[str(item[0])] for item in film["relevant"][:k]]
-    columns["Co-liked (verdad de referencia)"] = truth + [""] * (k - len(truth))
+    columns[TRUTH_COLUMN] = truth + [""] * (k - len(truth))
     for system in results["systems"]:
         ids = film["systems"].get(system["name"], [])[:k]
         shown = [(HIT if tmdb in relevant else "") + labels[str(tmdb)] for tmdb in ids]

@@ -35,7 +35,7 @@ from queries.catalog import CATALOG_FILE, manifest_path, write_catalog_manifest 
 DEFAULT_RAW = ROOT / "data" / "raw" / "tmdb-5000"
 DEFAULT_OUT = ROOT / "data"
 
-UNUSED_COLUMNS = ["video", "imdb_id", "adult", "original_title", "poster_path", "homepage"]
+UNUSED_COLUMNS = ["video", "imdb_id", "adult", "poster_path", "homepage"]
 LIST_COLUMNS = ["genres", "production_companies", "production_countries", "spoken_languages"]
 NUMERIC_COLUMNS = ["budget", "revenue", "popularity", "vote_average", "vote_count", "runtime"]
 REQUIRED_MOVIE_COLUMNS = ["id", "title", "release_date", *LIST_COLUMNS, *NUMERIC_COLUMNS]
@@ -45,6 +45,7 @@ CATALOG_SCHEMA = pa.schema(
     [
         ("id", pa.int64()),
         ("title", pa.string()),
+        ("original_title", pa.string()),  # kept for lookup only: "El laberinto del fauno" finds Pan's Labyrinth
         ("release_date", pa.date32()),
         ("release_year", pa.int16()),
         ("overview", pa.string()),
@@ -330,7 +331,7 @@ def build_catalog(raw_dir: Path, source: str) -> tuple[pd.DataFrame, EtlReport]:
     for column in ("cast", "directors"):
         movies[column] = [[] if gap else value for value, gap in zip(movies[column], no_credits)]
 
-    for column in ("overview", "tagline", "original_language", "status"):
+    for column in ("original_title", "overview", "tagline", "original_language", "status"):
         if column not in movies.columns:
             movies[column] = None
     movies = movies.sort_values("id", kind="stable").reset_index(drop=True)

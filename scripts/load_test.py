@@ -5,6 +5,12 @@ error count; exits 1 on any error.
     python app.py &                                      # or let the script start it: --start
     python scripts/load_test.py --url http://127.0.0.1:7860 --clients 20 --requests 50
     python scripts/load_test.py --start                  # launches app.py on a free port, then stops it
+    python scripts/load_test.py --start --json data/bench/load.json   # the summary README.md quotes
+
+``--json`` writes the printed summary as JSON (same keys every run): the command, clients and requests per
+client, requests, errors (and the first few), seconds, req/s, p50/p95 overall and per kind of request, and the
+environment (machine, Python and library versions, the commit measured, 1-minute load average before
+and after, date).
 
 Gradio calls are raw two-step calls without a session_hash, as curl sends them: Gradio makes each one a new
 session and keeps the newest state_session_capacity (200 in app.py). Every Gradio answer is compared with the
@@ -152,17 +158,35 @@ def stop_app(process: subprocess.Popen) -> None:
         process.wait(timeout=20)
 
 
+def environment(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> dict:
+    """Machine, versions (as scripts/bench.py records them), load average before and after, date."""
+    from datetime import datetime, timezone
+
+    sys.path.insert(0, str(ROOT))
+    from scripts.bench import machine_environment, source_version  # after the load: it brings the app's packages
+
+    return {
+        **machine_environment(),
+        "source": source_version(),
+        "load_average_before": [round(value, 2) for value in load_before],
+        "load_average_after": [round(value, 2) for value in load_after],
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:7860")
     parser.add_argument("--start", action="store_true", help="start app.py on a free port and stop it after")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=50, help="requests per client")
-    parser.add_argument("--json", type=Path, help="write the summary here too")
+    parser.add_argument("--json", type=Path, help="write the summary here too, as JSON (e.g. data/bench/load.json)")
     args = parser.parse_args(argv)
+    command = " ".join(["python scripts/load_test.py", *(sys.argv[1:] if argv is None else argv)])
     if not (1 <= args.clients <= 100 and 1 <= args.requests <= 1000):
         parser.error("bounded: at most 100 clients x 1000 requests")
 
+    load_before = os.getloadavg()
     process = None
     if args.start:
         process, args.url = start_app()
@@ -180,17 +204,19 @@ def main(argv: list[str] | None = None) -> int:
             for client in range(args.clients):
                 pool.submit(run_client, args.url, mix, args.requests, client, results, lock, expected)
         wall = time.perf_counter() - start
+        load_after = os.getloadavg()
     finally:
         if process:
             stop_app(process)
 
     every = [ms for samples in results["latency"].values() for ms in samples]
     summary = {
-        "clients": args.clients, "requests": len(every), "errors": len(results["errors"]),
+        "command": command, "clients": args.clients, "requests_per_client": args.requests,
+        "requests": len(every), "errors": len(results["errors"]), "error_samples": results["errors"][:10],
         "wall_s": round(wall, 2), "throughput_rps": round(len(every) / wall, 1),
         "p50_ms": round(float(np.percentile(every, 50)), 1), "p95_ms": round(float(np.percentile(every, 95)), 1),
         "by_kind": {
-            label: {"n": len(s), "p50_ms": round(float(np.percentile(s, 50)), 1),
+            label: {"kind": label.split(" ", 1)[0], "n": len(s), "p50_ms": round(float(np.percentile(s, 50)), 1),
                     "p95_ms": round(float(np.percentile(s, 95)), 1)}
             for label, s in sorted(results["latency"].items())
         },
@@ -204,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     for error in results["errors"][:10]:
         print(f"error: {error}")
     if args.json:
+        summary["environment"] = environment(load_before, load_after)
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 1 if results["errors"] else 0
 
 

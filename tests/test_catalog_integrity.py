@@ -53,12 +53,13 @@ def test_committed_manifest_describes_the_committed_catalog():
     manifest = json.loads(text)
     data = CATALOG.read_bytes()
     assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
-    assert manifest["bytes"] == len(data) == 1_958_935
+    assert manifest["bytes"] == len(data) == 2_017_865
     assert manifest["rows"] == pq.read_metadata(CATALOG).num_rows == 4802
     assert manifest["file"] == "movies.parquet" and manifest["format"] == 1
     assert manifest["produced_by"] == {"script": "scripts/etl.py", "source": "tmdb-5000", "raw": "data/raw/tmdb-5000"}
     assert [column["name"] for column in manifest["schema"]] == etl.CATALOG_SCHEMA.names
-    assert manifest["schema"][2] == {"name": "release_date", "type": "date32[day]"}
+    assert manifest["schema"][2] == {"name": "original_title", "type": "string"}
+    assert manifest["schema"][3] == {"name": "release_date", "type": "date32[day]"}
     assert manifest["schema"][-1] == {"name": "directors", "type": "list<element: string>"}
     assert text == json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"  # sorted, indent 2, one \n
     index = json.loads((ROOT / "data" / "index" / "manifest.json").read_text(encoding="utf-8"))
@@ -91,23 +92,23 @@ def test_every_single_byte_flip_is_refused(tmp_path):
         except Exception:  # noqa: BLE001 - any parse failure is fine here; we only count the silent ones
             pass
     assert len(set(offsets)) == FLIPS and offsets[0] < len(original) // 10 and offsets[-1] > len(original) * 9 // 10
-    assert still_parses == 17  # these would have been served without the manifest (the README quotes 17 of 40)
+    assert still_parses == 24  # these would have been served without the manifest (the README quotes 24 of 40)
 
 
 @pytest.mark.parametrize(
     ("damage", "expected"),
     [
-        ("truncated", "has 979,467 bytes, its manifest says 1,958,935 (truncated or replaced)"),
-        ("empty", "has 0 bytes, its manifest says 1,958,935"),
+        ("truncated", "has 1,008,932 bytes, its manifest says 2,017,865 (truncated or replaced)"),
+        ("empty", "has 0 bytes, its manifest says 2,017,865"),
         ("missing catalog", "not found"),
         ("missing manifest", "has no manifest (movies.manifest.json not found)"),
         ("not json manifest", "is unreadable (Expecting property name enclosed in double quotes"),
         ("empty manifest", "is unreadable (Expecting value"),
-        ("manifest of another catalog", "has 1,958,935 bytes, its manifest says"),
+        ("manifest of another catalog", "has 2,017,865 bytes, its manifest says"),
         ("another sha256", "does not match the sha256 in its manifest"),
         ("other row count", "has 4,802 rows, its manifest says 4,801"),
-        ("other schema", "schema differs from its manifest at column 20 (revenue: int64, expected revenue: double)"),
-        ("extra column", "schema differs from its manifest at column 24 ((none), expected rating: double)"),
+        ("other schema", "schema differs from its manifest at column 21 (revenue: int64, expected revenue: double)"),
+        ("extra column", "schema differs from its manifest at column 25 ((none), expected rating: double)"),
         ("old format", "has an unknown format (expected format 1)"),
         ("not an object", "has an unknown format (expected format 1)"),
         ("no sha256", "is malformed (missing or wrong sha256)"),

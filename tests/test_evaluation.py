@@ -343,11 +343,15 @@ def test_committed_results_describe_this_catalog_and_index(results, catalog):
 
 
 def test_metric_table_and_film_view(results):
-    from recommender.comparison import HIT, film_choices, film_view, metric_table, metric_values
+    from recommender.comparison import (HIT, METRIC_LABELS_ES, TRUTH_COLUMN, film_choices, film_view, metric_table,
+                                        metric_values)
 
     table = metric_table(results)
     assert table["Modelo"].tolist() == [system["label"] for system in results["systems"]]
     assert "HR@10" in table.columns and "nDCG@10" in table.columns
+    shown = metric_table(results, METRIC_LABELS_ES)  # what the Comparación tab shows people
+    assert "Precisión de género@10" in shown.columns and "Genre precision@10" not in shown.columns
+    assert set(metric_values(results, METRIC_LABELS_ES)["metric_label"]) == set(METRIC_LABELS_ES.values())
     values = metric_values(results)
     assert set(values["metric"]) >= {"hr@10", "ndcg@10", "mrr", "coverage@10"}
     assert (values["low"] <= values["high"]).all()
@@ -355,7 +359,7 @@ def test_metric_table_and_film_view(results):
     label, tmdb_id = film_choices(results)[0]
     view = film_view(results, tmdb_id)
     assert len(view) == results["protocol"]["k"]
-    assert view.columns[1].startswith("Co-liked")
+    assert view.columns[1] == TRUTH_COLUMN
     assert label not in view.drop(columns=view.columns[1]).to_numpy().ravel().tolist()  # never its own recommendation
     cf = view[next(system["label"] for system in results["systems"] if system["name"] == "item_knn")]
     film = results["films"][str(tmdb_id)]
@@ -375,3 +379,26 @@ def test_results_from_another_catalog_are_refused(results, catalog, tmp_path):
     path.write_text(json.dumps(other), encoding="utf-8")
     with pytest.raises(ArtifactError, match="python scripts/evaluate.py"):
         load_results(path, catalog)
+
+
+def test_readme_quotes_the_committed_evaluation():
+    """Every metric row and every interval the README's evaluation section quotes is in data/eval/RESULTS.md, which
+    scripts/evaluate.py writes: rerunning the evaluation cannot leave stale numbers in the README."""
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Which model is better?"):]
+    section = section[: section.index("\n## ", 1)]
+    results = (ROOT / "data" / "eval" / "RESULTS.md").read_text(encoding="utf-8")
+    result_rows = {line for line in results.splitlines() if line.startswith("| ")}
+    quoted_rows = [line.replace("**", "") for line in section.splitlines()
+                   if line.startswith("| ") and re.search(r"\d\.\d{3} \[", line)]
+    assert len(quoted_rows) == 7
+    for row in quoted_rows:
+        assert row in result_rows, row
+    intervals = re.findall(r"[+-]?\d+\.\d{3} \[[+-]?\d+\.\d{3}[,–] ?[+-]?\d+\.\d{3}\]", section)
+    assert len(intervals) > len(quoted_rows)
+    for interval in intervals:
+        assert interval in results, interval

@@ -13,6 +13,7 @@ from queries import explore
 from queries.catalog import build_catalog_index, load_catalog
 from queries.errors import QueryError
 from queries.people import MIN_PLAUSIBLE_USD
+from queries.spanish import GENRES_ES
 from queries.text import MONTHS_ES, WEEKDAYS_ES
 
 CHARTS = [
@@ -69,11 +70,11 @@ def test_years_without_filter_cover_every_year_with_zeros(catalog, movies):
 
 
 def test_genre_counts_without_filter_match_an_independent_count(catalog, movies):
-    expected = Counter(name for names in movies["genres"] for name in set(names))
+    expected = Counter(GENRES_ES[name] for names in movies["genres"] for name in set(names))  # shown in Spanish
     counts = explore.genre_counts(catalog=catalog)
     assert dict(zip(counts["genre"], counts["films"])) == dict(expected)
     assert counts["films"].is_monotonic_decreasing
-    assert counts.iloc[0]["genre"] == "Drama"
+    assert counts.iloc[0]["genre"] == "Drama" and "Ciencia ficción" in set(counts["genre"])
 
 
 def test_budget_vs_revenue_keeps_only_known_plausible_amounts(catalog, movies):
@@ -131,7 +132,7 @@ def test_genre_filter_counts_co_genres_with_the_filtered_genre_first(catalog, mo
     westerns = movies[has_genre(movies, "Western")]
     counts = explore.genre_counts(genre="Western", catalog=catalog)
     assert counts.iloc[0].tolist() == ["Western", len(westerns)]
-    expected = Counter(name for names in westerns["genres"] for name in set(names))
+    expected = Counter(GENRES_ES[name] for names in westerns["genres"] for name in set(names))
     assert dict(zip(counts["genre"], counts["films"])) == dict(expected)
     assert (counts["films"] > 0).all()
 
@@ -199,14 +200,18 @@ def test_genres_and_year_bounds(catalog, movies):
     names = explore.genres(catalog)
     assert names == sorted({name for genres in movies["genres"] for name in genres})
     assert len(names) == 20 and "Drama" in names
-    assert explore.genre_choices(catalog) == [explore.ALL_GENRES, *names]
+    assert explore.genre_choices(catalog)[0] == ("Todos los géneros", explore.ALL_GENRES)
+    assert sorted(value for _shown, value in explore.genre_choices(catalog)[1:]) == names  # values: TMDB's names
+    assert ("Ciencia ficción", "Science Fiction") in explore.genre_choices(catalog)  # shown: Spanish
     assert explore.year_bounds(catalog) == (int(movies["release_year"].min()), int(movies["release_year"].max()))
     assert explore.year_bounds(catalog) == (1916, 2017)
 
 
-def test_every_genre_choice_is_accepted(catalog):
-    for choice in explore.genre_choices(catalog):
-        explore.genre_counts(genre=choice, catalog=catalog)
+def test_every_genre_choice_is_accepted_in_both_languages(catalog):
+    for shown, value in explore.genre_choices(catalog):
+        if value != explore.ALL_GENRES:
+            assert explore.select(genre=shown, catalog=catalog).genre == value  # "Terror" -> "Horror"
+        explore.genre_counts(genre=value, catalog=catalog)
 
 
 def test_axis_titles_cover_every_numeric_column(catalog):
@@ -232,7 +237,7 @@ def test_bad_years_raise_query_error(chart, bad, catalog):
         chart(1990, bad, catalog=catalog)
 
 
-@pytest.mark.parametrize("bad", ["Dramaa", "Comedia", "x" * 10_000, "<script>alert(1)</script>", ".*", "😀", 5, ["Drama"]])
+@pytest.mark.parametrize("bad", ["Dramaa", "Comediaa", "x" * 10_000, "<script>alert(1)</script>", ".*", "😀", 5, ["Drama"]])
 def test_bad_genres_raise_query_error(bad, catalog):
     for chart in CHARTS:
         with pytest.raises(QueryError):
