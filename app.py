@@ -19,6 +19,7 @@ import contextlib
 import html
 import inspect
 import json
+import textwrap
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
@@ -197,6 +198,23 @@ def count_table(names: list[str], counts: tuple[int, ...], chosen: str, header: 
     )
 
 
+def column_widths(table: pd.DataFrame) -> list[str]:
+    """Pixel widths that fit each column's longest word (header included), so a cell wraps between words and a
+    header never mid-word ("Retorn / o"); a wide table scrolls sideways instead of squeezing (phones)."""
+    widths = []
+    for name in table.columns:
+        texts = [str(name), *(str(value) for value in table[name])]
+        longest_word = max((len(word) for text in texts for word in text.split()), default=1)
+        typical = min(max((len(text) for text in texts[1:]), default=0), 26)  # up to ~2 lines of a long title
+        widths.append(f"{max(longest_word * 10 + 32, typical * 8 + 32, 56)}px")
+    return widths
+
+
+def shown_table(table: pd.DataFrame) -> gr.Dataframe:
+    """A table as the answer area shows it: visible, with widths that keep every header word whole."""
+    return gr.Dataframe(value=table, visible=True, column_widths=column_widths(table))
+
+
 def heading(result: dict) -> str:
     """The answer as people read it (``detalle``: Spanish numbers and plurals), then the assignment's exact
     sentence (``mensaje``, what clients of the original API test for) in small type."""
@@ -277,7 +295,7 @@ def query_view(
         except (QueryError, ArtifactError) as error:
             return problem_text(error), gr.Dataframe(visible=False), None, chips_for(error, text)
         message, table = render(result)
-        return message, gr.Dataframe(value=table, visible=True), result, gr.Dataset(visible=False)
+        return message, shown_table(table), result, gr.Dataset(visible=False)
 
     return show
 
@@ -464,7 +482,7 @@ def query_tabs(raw: gr.JSON) -> None:
     """The original project's six queries, one sub-tab each inside 'Consultas', sharing one answer area below
     (sentence, table, suggestion chips); a click on a chip asks the query of the tab in view again with it."""
     with gr.Tab("Consultas"):
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone the tabs wrap onto a second line, none hidden in a menu
             tabs = [(query_tab(label, intro, endpoint, input_label, examples, raw), query, render)
                     for label, intro, endpoint, query, render, input_label, examples in QUERY_TABS]
         message = gr.Markdown()
@@ -498,7 +516,8 @@ def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Cal
             if RECOMMENDER_PROBLEM else ""
         gr.Markdown(intro + problem)
         with gr.Row(equal_height=True):  # one Row and one Form for both inputs
-            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2, submit_btn=button_label)
+            text = gr.Textbox(label=input_label, placeholder=examples[0], scale=4, max_lines=2, submit_btn=button_label,
+                              min_width=300)  # wider than half a phone: the row wraps and the box keeps full width
             k = bounded(gr.Slider(service.MIN_K, service.MAX_K, value=service.DEFAULT_K, step=1, label="k (por modelo)",
                                   scale=1))
         gr.Examples(examples=[[example] for example in examples], inputs=text, label="Ejemplos")
@@ -567,10 +586,11 @@ def render_film_evaluation(result: dict) -> tuple[str, pd.DataFrame]:
     return message, pd.DataFrame(result["tabla"])
 
 
-def film_evaluation_view(pelicula: str) -> tuple[str, pd.DataFrame, dict]:
+def film_evaluation_view(pelicula: str) -> tuple[str, gr.Dataframe, dict]:
     """The UI side of evaluacion_pelicula (not an API endpoint): summary, table and the JSON."""
     result = evaluacion_pelicula(pelicula)
-    return *render_film_evaluation(result), result
+    summary, table = render_film_evaluation(result)
+    return summary, shown_table(table), result
 
 
 def metric_chart(metric_label: str):
@@ -582,13 +602,16 @@ def metric_chart(metric_label: str):
 
     values = comparison.metric_values(EVALUATION, comparison.METRIC_LABELS_ES)
     values = values[values["metric_label"] == metric_label]
-    figure, axis = plt.subplots(figsize=(9, 3.8), layout="constrained")
+    # Nearly square with large type: the same image must stay legible at a phone's 330 px and on a desktop.
+    figure, axis = plt.subplots(figsize=(6.4, 5.2), layout="constrained")
     colours = ["#f97316" if name == served_default() else "#6366f1" for name in values["system"]]
-    axis.barh(values["label"], values["mean"], color=colours,
+    labels = [textwrap.fill(label, 24) for label in values["label"]]
+    axis.barh(labels, values["mean"], color=colours,
               xerr=[values["mean"] - values["low"], values["high"] - values["mean"]], capsize=4)
     axis.invert_yaxis()
-    axis.set_xlabel(f"{metric_label} (media y intervalo bootstrap del 95 %)")
-    axis.set_title(f"{metric_label} por modelo — {EVALUATION['counts']['test_queries']} películas de prueba")
+    axis.tick_params(labelsize=12)
+    axis.set_xlabel(f"{metric_label}\n(media e intervalo bootstrap del 95 %)", fontsize=12)
+    axis.set_title(f"{metric_label} por modelo\n{EVALUATION['counts']['test_queries']} películas de prueba", fontsize=13)
     axis.grid(axis="x", alpha=0.3)
     plt.close(figure)
     return figure
@@ -606,8 +629,9 @@ def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | Non
             "distintos de los de entrenamiento). Intervalos de confianza bootstrap del 95 %; protocolo completo en "
             "`data/eval/RESULTS.md` (`python scripts/evaluate.py`)."
         )
-        gr.Dataframe(comparison.metric_table(EVALUATION, comparison.METRIC_LABELS_ES), interactive=False, wrap=True,
-                     show_label=False)
+        metrics = comparison.metric_table(EVALUATION, comparison.METRIC_LABELS_ES)
+        gr.Dataframe(metrics, interactive=False, wrap=True, show_label=False, pinned_columns=1,
+                     column_widths=column_widths(metrics))  # model names stay in view while the metrics scroll
         labels = list(dict.fromkeys(comparison.metric_values(EVALUATION, comparison.METRIC_LABELS_ES)["metric_label"]))
         metric = gr.Dropdown(labels, value=labels[1] if len(labels) > 1 else labels[0], label="Métrica del gráfico")
         chart = gr.Plot(value=metric_chart(metric.value), show_label=False)
@@ -665,7 +689,7 @@ def explore_tab() -> tuple[list[gr.Component], list[gr.Component]]:
         with gr.Row():
             year_from = bounded(gr.Slider(first, last, value=1980, step=1, label="Desde (año)"))
             year_to = bounded(gr.Slider(first, last, value=last, step=1, label="Hasta (año)"))
-            genre = gr.Dropdown(explore.genre_choices(), value=explore.ALL_GENRES, label="Género")
+            genre = gr.Dropdown(explore.genre_choices(), value=explore.ALL_GENRES, label="Género", min_width=200)
             min_votes = bounded(gr.Slider(0, 1000, value=explore.DEFAULT_MIN_VOTES, step=10,
                                           label="Votos mínimos (puntuaciones)"))
         summary = gr.Markdown()
@@ -702,7 +726,7 @@ def build_demo() -> gr.Blocks:
         )
         # the named endpoints' output, and what the last query answered as JSON (rendered below the tabs)
         raw = gr.JSON(label="respuesta", show_label=False, render=False)
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone the tabs wrap onto a second line, none hidden in a menu
             recommender_tabs(raw)
             query_tabs(raw)
             per_film = comparison_tab(raw)
@@ -921,11 +945,15 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# The textboxes' own submit buttons (no separate Button block) styled like primary buttons.
+# The textboxes' own submit buttons (no separate Button block) styled like primary buttons, and wide Markdown tables.
 CSS = """
 .submit-button.padded-button { background: var(--button-primary-background-fill); color: var(--button-primary-text-color);
   font-weight: var(--button-large-text-weight); border-radius: var(--button-large-radius); }
 .submit-button.padded-button:hover { background: var(--button-primary-background-fill-hover); }
+/* The models side by side: on a phone the Markdown table scrolls sideways instead of breaking words apart. */
+.prose table { display: block; max-width: 100%; overflow-x: auto; }
+.prose th, .prose td { overflow-wrap: normal; word-break: normal; min-width: 11em; }
+.prose th:first-child, .prose td:first-child { min-width: 2em; }
 """
 
 

@@ -58,38 +58,55 @@ def test_renderers_show_the_sentence_and_a_table():
 def test_query_view_shows_the_sentence_table_and_json():
     """The tab's own (private) handler: one query, the rendered sentence + table, and the endpoint's JSON."""
     show = app.query_view(app.queries.get_director, app.render_person)
-    message, table, raw = show("christopher nolan")
+    message, table, raw, chips = show("christopher nolan")
     assert "Christopher Nolan dirigió 8 películas" in message
+    assert "Frase del proyecto original" in message and "El director Christopher Nolan ha conseguido" in message
     assert table.visible is True and len(table.value["data"]) == 8
-    assert raw == app.get_director("Christopher Nolan")
+    assert len(table.column_widths) == 7 and all(width.endswith("px") for width in table.column_widths)
+    assert raw == app.get_director("Christopher Nolan") and chips.visible is False
 
 
 def test_error_message_is_shown_inline_and_escaped():
     show = app.query_view(app.queries.score_titulo, app.render_score)
-    message, table, raw = show("<img src=x onerror=alert(1)>")
+    message, table, raw, chips = show("<img src=x onerror=alert(1)>")
     assert "<img" not in message and "&lt;img" in message and "No encontré" in message
-    assert table.visible is False and raw is None
+    assert table.visible is False and raw is None and chips.visible is False  # no candidate for markup
+
+
+def test_suggestions_become_chips_that_are_not_what_was_typed():
+    message, _table, _raw, chips = app.query_view(app.queries.score_titulo, app.render_score)("Avatr")
+    assert "¿Quisiste decir: Avatar \\(2009\\)?" in message
+    assert chips.visible is True and chips.raw_samples == [["Avatar (2009)"]]
+    *_, chips = app.query_view(app.queries.get_actor, app.render_person)("Christopher Nolan")  # a director
+    assert chips.visible is False  # the only suggestion is the name typed: the message says to ask get_director
+
+
+def test_column_widths_keep_every_header_word_whole():
+    table = app.render_person(app.get_actor("Tom Hanks"))[1]
+    widths = dict(zip(table.columns, (int(width[:-2]) for width in app.column_widths(table))))
+    assert widths["Retorno (×)"] >= len("Retorno") * 10 + 32
+    assert widths["Presupuesto"] >= len("Presupuesto") * 10 + 32
 
 
 def test_models_view_renders_every_model_side_by_side_and_escapes():
     show = app.models_view(app.service.compare, app.render_comparison)
-    markdown, raw = show("Toy Story", 5)
+    markdown, raw, _chips = show("Toy Story", 5)
     header = next(line for line in markdown.splitlines() if line.startswith("| # |"))
     for label in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
         assert f"| {app.escape_markdown(label)}<br>" in header  # a column per model, left to right
     assert "Toy Story 2" in markdown and "<details>" in markdown  # the historical recipe, folded
     assert raw["query"] == app.comparar_modelos("Toy Story", 5)["query"]
-    markdown, raw = app.models_view(app.service.search, app.render_search)("<img src=x onerror=alert(1)> | x", 3)
+    markdown, raw, _chips = app.models_view(app.service.search, app.render_search)("<img src=x onerror=alert(1)> | x", 3)
     assert "<img" not in markdown and raw["text"].startswith("<img")
-    message, raw = show("<script>alert(1)</script>", 5)
+    message, raw, _chips = show("<script>alert(1)</script>", 5)
     assert message.startswith("**⚠️") and "<script" not in message and raw is None
 
 
 def test_block_count_stays_low():
     """Every raw API call without a session_hash (as curl makes them) builds a new gradio SessionState, which
-    serialises the config of every block (~55 µs each on the event loop): 143 blocks cost ~8 ms per call and kept
-    the raw HTTP p50 above its 20 ms target. Add UI by reusing blocks (info=, one Markdown), not by adding them."""
-    assert len(app.demo.blocks) <= 75
+    serialises the config of every block on the event loop (9.5 ms for 74 blocks in data/bench/RESULTS.md). Add UI
+    by reusing blocks (info=, one Markdown), not by adding them; the suggestion chips took the ceiling from 75 to 80."""
+    assert len(app.demo.blocks) <= 80
 
 
 def test_escape_markdown_neutralises_html_and_markup():
@@ -110,9 +127,9 @@ def test_explorar_filters_every_chart_consistently(catalog):
     movies = catalog.movies
     expected = int(((movies["release_year"].between(1980, 2017)) & movies["genres"].map(lambda g: "Animation" in g)).sum())
     assert expected == 229
-    assert f"**{expected:,} películas**" in summary and "Animation" in summary
+    assert f"**{expected:,} películas**" in summary and "del género Animación" in summary
     assert per_year["films"].sum() == per_month["films"].sum() == per_weekday["films"].sum() == expected
-    assert genres.iloc[0].tolist() == ["Animation", expected]
+    assert genres.iloc[0].tolist() == ["Animación", expected]  # genres shown in Spanish
     assert (money["budget_musd"] > 0).all()
 
 
@@ -125,5 +142,5 @@ def test_explorar_accepts_missing_and_reversed_years():
     """API clients may omit a bound (None = the catalog's) or send the range backwards: the summary
     reports the validated range, never a TypeError."""
     summary = app.explorar(None, 2000, "animation", 10)[0]
-    assert summary.startswith("**") and "entre 1916 y 2000 del género Animation" in summary
+    assert summary.startswith("**") and "entre 1916 y 2000 del género Animación" in summary
     assert "entre 1990 y 2000" in app.explorar(2000, 1990, None, 10)[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -129,8 +130,8 @@ def test_explore_tab_redraws_with_filters(page):
     open_tab(page, "Exploración")
     expect(page.get_by_text("películas entre 1980 y 2017").filter(visible=True).first).to_be_visible(timeout=15_000)
     page.get_by_role("combobox", name="Género").click()
-    page.get_by_role("option", name="Animation").click()
-    expect(page.get_by_text("229 películas entre 1980 y 2017 del género Animation")).to_be_visible(timeout=15_000)
+    page.get_by_role("option", name="Animación").click()  # genres are shown in Spanish
+    expect(page.get_by_text("229 películas entre 1980 y 2017 del género Animación")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("Distribución de puntuaciones").filter(visible=True).first).to_be_visible()
     page.wait_for_timeout(1000)
     shot(page, "exploracion")
@@ -189,3 +190,99 @@ def test_comparison_tab_shows_metrics_and_a_film(page):
     page.get_by_role("option", name="Avatar (2009)", exact=True).click()
     expect(page.get_by_text(re.compile(r"Avatar \(2009\): \d+ fans"))).to_be_visible(timeout=15_000)
     shot(page, "comparacion_de_modelos")
+
+
+# ------------------------------------------------------------------ suggestions are one click away (issue 13 §3)
+
+
+def test_a_suggestion_chip_runs_the_query(page):
+    open_tab(page, "Score por título")
+    ask(page, "Título / Title", "Avatr")
+    chip = page.get_by_role("button", name="Avatar (2009)").filter(visible=True).first  # not typed: suggested
+    expect(chip).to_be_visible(timeout=15_000)
+    chip.click()
+    expect(page.get_by_text("La película Avatar fue estrenada en el año 2009").filter(visible=True).first).to_be_visible(
+        timeout=15_000)
+    expect(page.get_by_label("Título / Title").filter(visible=True).first).to_have_value("Avatar (2009)")
+
+
+def test_a_suggestion_chip_recommends(page):
+    open_tab(page, "Recomendación")
+    ask(page, "Título / Title", "Toy Stroy")
+    chip = page.get_by_role("button", name="Toy Story (1995)").filter(visible=True).first
+    expect(chip).to_be_visible(timeout=20_000)
+    chip.click()
+    expect(page.get_by_text("Películas similares a Toy Story (1995)")).to_be_visible(timeout=20_000)
+
+
+# ------------------------------------------------------------------ phones and desktops (issue 13 §1)
+
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+TOP_TABS = ["Recomendación", "Búsqueda libre", "Consultas", "Comparación de modelos", "Exploración"]
+SPLIT_WORDS = """() => [...document.querySelectorAll('th')].filter(th => th.offsetParent).flatMap(th => {
+    const split = [];
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const match of node.textContent.matchAll(/\\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+            if (lines.size > 1) split.push(match[0]);
+        }
+    }
+    return split;
+})"""
+
+
+def fill_tab(page: Page, tab: str) -> None:
+    """Put an answer on the tab, so tables and charts are there to measure."""
+    if tab == "Recomendación":
+        ask(page, "Título / Title", "Toy Story")
+        expect(page.get_by_text("Películas similares a Toy Story (1995)")).to_be_visible(timeout=20_000)
+    elif tab == "Búsqueda libre":
+        ask(page, "Descripción / Description", "a lonely astronaut stranded on Mars")
+        expect(page.get_by_text("Resultados para").filter(visible=True).first).to_be_visible(timeout=60_000)
+    elif tab == "Consultas":
+        page.get_by_role("tab", name="Actor", exact=True).click()
+        ask(page, "Actor / actriz", "Tom Hanks")
+        expect(page.get_by_text("Tom Hanks ha participado").filter(visible=True).first).to_be_visible(timeout=15_000)
+    elif tab == "Comparación de modelos":
+        expect(page.get_by_text("165 fans en los usuarios de prueba")).to_be_visible(timeout=30_000)
+    else:
+        expect(page.get_by_text("películas entre 1980 y 2017").filter(visible=True).first).to_be_visible(timeout=15_000)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_tab_is_usable_on_a_phone_and_a_desktop(browser, live_url, size):
+    viewport = SIZES[size]
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(live_url, wait_until="load", timeout=60_000)
+    expect(page.get_by_role("tab", name="Recomendación", exact=True)).to_be_visible(timeout=60_000)
+    try:
+        for tab in TOP_TABS:  # every tab is in view: none folded into a "…" menu
+            expect(page.get_by_role("tab", name=tab, exact=True)).to_be_visible()
+        for tab in TOP_TABS:
+            page.get_by_role("tab", name=tab, exact=True).click()
+            fill_tab(page, tab)
+            page.wait_for_timeout(800)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"{tab}: the page scrolls sideways ({width} px)"
+            for box in page.locator("textarea, input[type=text]").filter(visible=True).all():
+                shape = box.bounding_box()
+                assert shape["x"] >= 0 and shape["x"] + shape["width"] <= viewport["width"], tab
+                assert shape["width"] >= 100, f"{tab}: an input only {shape['width']:.0f} px wide"
+            for button in page.locator("button.submit-button").filter(visible=True).all():
+                shape = button.bounding_box()
+                assert shape["x"] >= 0 and shape["x"] + shape["width"] <= viewport["width"], f"{tab}: button cut off"
+            assert page.evaluate(SPLIT_WORDS) == [], f"{tab}: a table header breaks inside a word"
+            for table in page.locator(".virtual-table-viewport").filter(visible=True).all():  # wide tables scroll
+                assert table.evaluate("el => getComputedStyle(el).overflowX") in ("auto", "scroll")
+            for chart in page.locator(".vega-embed, .matplotlib img").filter(visible=True).all():
+                assert chart.bounding_box()["width"] >= min(300, viewport["width"] - 80), f"{tab}: chart too small"
+            ARTIFACTS.mkdir(exist_ok=True)
+            name = re.sub(r"\W+", "_", unicodedata.normalize("NFKD", tab.lower()).encode("ascii", "ignore").decode())
+            page.screenshot(path=ARTIFACTS / f"{size}_{name}.png", full_page=True)  # tests/screenshots/ keeps copies
+    finally:
+        context.close()
