@@ -325,13 +325,13 @@ def cell(text: str) -> str:
 
 
 def film_line(item: dict) -> str:
-    return f"**{cell(item['title'])}** ({item['year']}) · `{item['score']:.3f}`"
+    return f"**{cell(item['title'])}** ({item['year']}) · `{spanish.decimal(item['score'], 3)}`"
 
 
 def models_table(models: list[dict]) -> str:
     """The models side by side as one markdown table: a column per model (label and latency), a row per rank,
     each cell the film, its similarity and what it shares with the query (one Markdown block, not one per model)."""
-    header = " | ".join(f"{cell(m['label'])}<br><small>{m['latency_ms']:.2f} ms</small>" for m in models)
+    header = " | ".join(f"{cell(m['label'])}<br><small>{spanish.decimal(m['latency_ms'])} ms</small>" for m in models)
     lines = [f"| # | {header} |", "|---:|" + "---|" * len(models)]
     for rank in range(max((len(m["results"]) for m in models), default=0)):
         cells = []
@@ -350,13 +350,13 @@ def folded_model(model: dict) -> str:
     """The historical recipe, folded under the table (collapsed: it is the baseline, not a contender)."""
     items = "\n".join(f"{rank}. {film_line(item)}" for rank, item in enumerate(model["results"], start=1))
     return ("<details><summary>Receta original del proyecto (TF-IDF histórico: géneros, tagline, actor y director) · "
-            f"{model['latency_ms']:.2f} ms</summary>\n\n{items}\n\n</details>")
+            f"{spanish.decimal(model['latency_ms'])} ms</summary>\n\n{items}\n\n</details>")
 
 
 def overlap_text(result: dict, labels: dict[str, str]) -> str:
     lines = [
         f"- {escape_markdown(labels.get(o['first'], o['first']))} ∩ {escape_markdown(labels.get(o['second'], o['second']))}: "
-        f"{o['shared']} en común (Jaccard {o['jaccard']:.2f})"
+        f"{o['shared']} en común (Jaccard {spanish.decimal(o['jaccard'])})"
         for o in result["overlaps"]
     ]
     return "**Coincidencias entre listas**\n" + "\n".join(lines) if lines else ""
@@ -630,6 +630,7 @@ def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | Non
             "`data/eval/RESULTS.md` (`python scripts/evaluate.py`)."
         )
         metrics = comparison.metric_table(EVALUATION, comparison.METRIC_LABELS_ES)
+        metrics.iloc[:, 1:] = metrics.iloc[:, 1:].apply(lambda column: column.str.replace(".", ",", regex=False))
         gr.Dataframe(metrics, interactive=False, wrap=True, show_label=False, pinned_columns=1,
                      column_widths=column_widths(metrics))  # model names stay in view while the metrics scroll
         labels = list(dict.fromkeys(comparison.metric_values(EVALUATION, comparison.METRIC_LABELS_ES)["metric_label"]))

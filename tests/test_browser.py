@@ -142,7 +142,7 @@ def test_recommendation_tab_shows_models_side_by_side(page):
     ask(page, "Título / Title", "Toy Story")
     expect(page.get_by_text("Películas similares a Toy Story (1995)")).to_be_visible(timeout=20_000)
     for model in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
-        expect(page.get_by_role("columnheader", name=re.compile(rf"^{re.escape(model)}\s+[\d.]+ ms$"))).to_be_visible()
+        expect(page.get_by_role("columnheader", name=re.compile(rf"^{re.escape(model)}\s+[\d.,]+ ms$"))).to_be_visible()
     expect(page.get_by_text("Toy Story 2").filter(visible=True).first).to_be_visible()
     expect(page.get_by_text("dirección: John Lasseter").filter(visible=True).first).to_be_visible()
     expect(page.get_by_text("Coincidencias entre listas")).to_be_visible()

@@ -328,3 +328,26 @@ def test_name_index_handles_missing_keys_spellings_and_empty_lists():
         index["nobody"]
     empty = NameIndex(pa.array([[], None], pa.list_(pa.string())), np.array([0, 1]), normalize)
     assert len(empty) == 0 and empty.find("ana") is None and empty.names() == []
+
+
+@pytest.mark.parametrize(("typed", "title"), [
+    ("El laberinto del fauno", "Pan's Labyrinth"),
+    ("Le fabuleux destin d'Amélie Poulain", "Amélie"),
+    ("le fabuleux destin d amelie poulain", "Amélie"),
+])
+def test_films_are_found_by_their_original_title(typed, title, raw_movies):
+    """The ETL keeps TMDB's original_title for lookup only: answers still use the title."""
+    assert any(row["original_title"] == typed for row in raw_movies) or typed.islower()
+    assert score_titulo(typed).titulo == title
+
+
+def test_an_original_title_never_hides_a_real_title(catalog):
+    """A film whose original title is another film's title does not take that title over."""
+    from queries.catalog import build_catalog_index
+
+    movies = catalog.movies
+    rows = movies[movies["title"].isin(["Amélie", "Titanic", "Pan's Labyrinth"])].copy()
+    rows.loc[rows["title"] == "Titanic", "original_title"] = "Amélie"  # as if Titanic had been released as "Amélie"
+    small = build_catalog_index(rows, catalog.path, catalog.checksum)
+    assert score_titulo("Amelie", catalog=small).titulo == "Amélie"
+    assert score_titulo("El laberinto del fauno", catalog=small).titulo == "Pan's Labyrinth"
