@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -351,3 +353,20 @@ def test_an_original_title_never_hides_a_real_title(catalog):
     small = build_catalog_index(rows, catalog.path, catalog.checksum)
     assert score_titulo("Amelie", catalog=small).titulo == "Amélie"
     assert score_titulo("El laberinto del fauno", catalog=small).titulo == "Pan's Labyrinth"
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 10_000, "!!!", None, 12, ["Titanic"], {"a": 1}], ids=repr)
+def test_messages_for_people_are_spanish_only(bad):
+    """No English half-sentences ("/ Please type something.", "/ Input must be text.") in what people read."""
+    from queries import explore
+    from recommender.service import validate_k
+
+    calls = [lambda: score_titulo(bad), lambda: get_actor(bad), lambda: cantidad_filmaciones_mes(bad),
+             lambda: explore.select(bad, 2000, "all"), lambda: validate_k(bad)]
+    for call in calls:
+        try:
+            call()
+        except QueryError as error:
+            assert not re.search(r"\b(Please|Input|Missing|must|Year|Unknown|type something)\b", error.message), error.message
+            assert " / " not in error.message, error.message
