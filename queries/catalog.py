@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -183,17 +183,24 @@ def write_catalog_manifest(path: Path, produced_by: Mapping[str, str]) -> Path:
     return target
 
 
+def parse_manifest(path: Path, expected_format: int, fail: Callable[[str], ArtifactError], what: str) -> dict[str, Any]:
+    """A manifest one of our scripts wrote (the catalog's, the index's): ``path`` as a JSON object of
+    ``expected_format``, or ``fail(problem)`` (an ArtifactError naming the command that rebuilds it)."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise fail(f"{what} is unreadable ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != expected_format:
+        raise fail(f"{what} has an unknown format (expected format {expected_format})")
+    return manifest
+
+
 def read_catalog_manifest(path: Path) -> dict[str, Any]:
     """The manifest of the catalog at ``path``, with the fields the check needs, or ArtifactError."""
     target = manifest_path(path)
     if not target.is_file():
         raise _fail(f"Catalog {path} has no manifest ({target.name} not found)")
-    try:
-        manifest = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(f"Catalog manifest {target} is unreadable ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise _fail(f"Catalog manifest {target} has an unknown format (expected format {MANIFEST_FORMAT})")
+    manifest = parse_manifest(target, MANIFEST_FORMAT, _fail, f"Catalog manifest {target}")
     kinds = {"bytes": int, "rows": int, "sha256": str, "schema": list}
     wrong = [key for key, kind in kinds.items()
              if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool)]

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from queries.catalog import Catalog, data_dir, file_sha256, load_catalog
+from queries.catalog import Catalog, data_dir, file_sha256, load_catalog, parse_manifest
 from queries.errors import ArtifactError
 from recommender.base import Recommender
 
@@ -80,13 +80,7 @@ def read_manifest(directory: Path | None = None) -> dict[str, Any]:
     path = (directory or index_dir()) / MANIFEST_FILE
     if not path.is_file():
         raise _fail(f"{path} not found")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(f"{path} is unreadable ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        raise _fail(f"{path} has an unknown format (expected format {MANIFEST_FORMAT})")
-    return manifest
+    return parse_manifest(path, MANIFEST_FORMAT, _fail, str(path))
 
 
 def verify_manifest(manifest: dict[str, Any], directory: Path, checksum: str, rows: int) -> None:

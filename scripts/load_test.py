@@ -23,14 +23,13 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -38,6 +37,9 @@ import httpx
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as `python scripts/load_test.py`: it starts and describes the app as bench.py does
+
+from scripts.bench import launch_app, machine_environment, source_version, stop_app  # noqa: E402
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # (kind, Gradio api_name or REST path, argument); endpoints the app lacks are left out at start.
@@ -129,42 +131,14 @@ def run_client(url: str, mix: list, requests: int, seed: int, results: dict, loc
 
 
 def start_app() -> tuple[subprocess.Popen, str]:
-    """``python app.py`` (its own ``demo.launch``) on a free loopback port, once it answers HTTP."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with code {process.returncode} before answering (see its stderr above)")
-        try:
-            urllib.request.urlopen(f"{url}/gradio_api/info", timeout=1)
-            return process, url
-        except OSError:
-            time.sleep(0.1)
-    stop_app(process)
-    raise RuntimeError("app.py did not start within 60 s")
-
-
-def stop_app(process: subprocess.Popen) -> None:
-    """Stop the app this script started (that process only), killing it if it does not exit in 20 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=20)
+    """``python app.py`` (its own ``demo.launch``) on a free loopback port, once it answers HTTP; ``stop_app``
+    stops it."""
+    process, url, _seconds = launch_app()
+    return process, url
 
 
 def environment(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> dict:
     """Machine, versions (as scripts/bench.py records them), load average before and after, date."""
-    from datetime import datetime, timezone
-
-    sys.path.insert(0, str(ROOT))
-    from scripts.bench import machine_environment, source_version  # after the load: it brings the app's packages
-
     return {
         **machine_environment(),
         "source": source_version(),

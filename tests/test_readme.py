@@ -707,27 +707,28 @@ def test_python_examples_return_what_the_readme_says(live_url):
     assert_outcome(section, outcome)
 
 
+def run_bash_blocks(section: Section, http: httpx.Client, live_url: str) -> Outcome:
+    """Every ```bash block of a section, run against the live app, added up into one outcome."""
+    outcome = Outcome()
+    for block in section.code("bash"):
+        ran = run_shell_block(block, ShellRun(http, live_url))
+        outcome.examples += ran.examples
+        outcome.checked += ran.checked
+        outcome.failures += ran.failures
+    return outcome
+
+
 def test_two_step_curl_example_returns_what_the_readme_says(live_url):
     section = readme_section(CURL_SECTION)
-    outcome = Outcome()
     with httpx.Client(timeout=60) as http:
-        for block in section.code("bash"):
-            ran = run_shell_block(block, ShellRun(http, live_url))
-            outcome.examples += ran.examples
-            outcome.checked += ran.checked
-            outcome.failures += ran.failures
+        outcome = run_bash_blocks(section, http, live_url)
     assert_outcome(section, outcome)
 
 
 def test_rest_examples_return_what_the_readme_says(live_url):
     section = readme_section(REST_SECTION)
-    outcome = Outcome()
     with httpx.Client(timeout=60) as http:
-        for block in section.code("bash"):
-            ran = run_shell_block(block, ShellRun(http, live_url))
-            outcome.examples += ran.examples
-            outcome.checked += ran.checked
-            outcome.failures += ran.failures
+        outcome = run_bash_blocks(section, http, live_url)
         # The prose: "OpenAPI schema at `/openapi.json`, docs at `/docs`".
         paths = list(re.finditer(r"\bat `(/[^`\s]*)`", section.text))
         assert paths, f"README.md:{section.line}: the schema/docs sentence is gone"
