@@ -253,8 +253,8 @@ def render_votes(result: dict) -> tuple[str, pd.DataFrame]:
 def render_person(result: dict) -> tuple[str, pd.DataFrame]:
     table = pd.DataFrame(
         [
-            [film["titulo"], film["fecha_estreno"], spanish.dollars(film["presupuesto"]),
-             spanish.dollars(film["ingresos"]), spanish.dollars(film["ganancia"]),
+            [film["titulo"], film["fecha_estreno"], spanish.dollars(film["presupuesto"] or None),  # 0: unknown
+             spanish.dollars(film["ingresos"] or None), spanish.dollars(film["ganancia"]),
              "—" if film["retorno"] is None else spanish.decimal(film["retorno"]), film["nota"]]
             for film in result["peliculas"]
         ],

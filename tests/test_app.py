@@ -50,6 +50,8 @@ def test_renderers_show_the_sentence_and_a_table():
     message, table = app.render_person(app.get_actor("Tom Hanks"))
     assert len(table) == 32 and "Retorno (×)" in table.columns
     assert table["Presupuesto"].iloc[0].endswith(" USD") and "." in table["Presupuesto"].iloc[0]
+    unknown = table[table["Título"] == "That Thing You Do!"].iloc[0]  # budget 0 in TMDB: unknown, not free
+    assert (unknown["Presupuesto"], unknown["Ganancia"], unknown["Retorno (×)"]) == ("—", "—", "—")
 
     message, _ = app.render_score(app.score_titulo("Batman"))
     assert "Batman \\(1966\\)" in message  # the other film of the same title is offered, escaped for markdown
