@@ -24,7 +24,7 @@ from queries.catalog import Catalog, load_catalog
 from queries.errors import QueryError
 from queries.people import MIN_PLAUSIBLE_USD
 from queries.spanish import genre as genre_es
-from queries.text import MONTHS_ES, WEEKDAYS_ES, clean_input, close_matches, normalize, shorten
+from queries.text import MONTHS_ES, WEEKDAYS_ES, clean_input, close_matches, kind_name, normalize, shorten
 
 ALL_GENRES = "all"  # the dropdown entry meaning "no genre filter"
 ALL_GENRE_ALIASES = {"all", "todos", "todas", "todos los generos", "all genres", "cualquiera"}
@@ -165,7 +165,7 @@ def _parse_year(value: object, what: str) -> int | None:
             raise QueryError(f"{what} debe ser un año entero, no {number:g}.")
         year = int(number)
     else:
-        raise QueryError(f"{what} debe ser un año (número entero), no {type(value).__name__}.")
+        raise QueryError(f"{what} debe ser un año (número entero), no {kind_name(value)}.")
     low, high = YEAR_LIMITS
     if not low <= year <= high:
         raise QueryError(f"{what} {year} está fuera de rango ({low}–{high}).")
@@ -303,10 +303,10 @@ def budget_vs_revenue(
 
 def _parse_min_votes(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise QueryError(f"El mínimo de votos debe ser un número entero, no {type(value).__name__}. / min_votes must be an integer.")
+        raise QueryError(f"El mínimo de votos debe ser un número entero, no {kind_name(value)}.")
     number = float(value)
     if not math.isfinite(number) or not number.is_integer() or number < 0:
-        raise QueryError(f"El mínimo de votos debe ser un entero ≥ 0, no {number:g}. / min_votes must be an integer >= 0.")
+        raise QueryError(f"El mínimo de votos debe ser un entero ≥ 0, no {number:g}.")
     return int(number)
 
 

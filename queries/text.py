@@ -14,7 +14,7 @@ from queries.errors import QueryError
 from queries.spanish import whole
 
 MAX_INPUT_CHARS = 200
-KIND_NAMES = {"int": "un número", "float": "un número", "bool": "un booleano", "list": "una lista",
+KIND_NAMES = {"str": "un texto", "int": "un número", "float": "un número", "bool": "un booleano", "list": "una lista",
               "dict": "un objeto", "NoneType": "nulo"}  # JSON types an API client may send, named in Spanish
 DROP_APOSTROPHES = str.maketrans("", "", "'’‘`´")
 YEAR_SUFFIX = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$", re.DOTALL)
@@ -38,6 +38,11 @@ def normalize(text: str) -> str:
     return " ".join(kept.split())
 
 
+def kind_name(value: object) -> str:
+    """The JSON type an API client sent, named in Spanish for a message ('una lista', 'un objeto')."""
+    return KIND_NAMES.get(type(value).__name__, type(value).__name__)
+
+
 def clean_input(text: object, what: str, max_chars: int = MAX_INPUT_CHARS) -> str:
     """Validate free text from a user or API client; return it stripped.
 
@@ -46,7 +51,7 @@ def clean_input(text: object, what: str, max_chars: int = MAX_INPUT_CHARS) -> st
     if text is None:
         raise QueryError(f"Falta {what}.")
     if not isinstance(text, str):
-        raise QueryError(f"{what.capitalize()} debe ser texto, no {KIND_NAMES.get(type(text).__name__, type(text).__name__)}.")
+        raise QueryError(f"{what.capitalize()} debe ser texto, no {kind_name(text)}.")
     stripped = text.replace("\x00", "").strip()
     if not stripped:
         raise QueryError(f"Escribe {what}.")

@@ -363,10 +363,12 @@ def test_messages_for_people_are_spanish_only(bad):
     from recommender.service import validate_k
 
     calls = [lambda: score_titulo(bad), lambda: get_actor(bad), lambda: cantidad_filmaciones_mes(bad),
-             lambda: explore.select(bad, 2000, "all"), lambda: validate_k(bad)]
+             lambda: explore.select(bad, 2000, "all"), lambda: validate_k(bad),
+             lambda: explore.rating_distribution(min_votes=bad)]
     for call in calls:
         try:
             call()
         except QueryError as error:
             assert not re.search(r"\b(Please|Input|Missing|must|Year|Unknown|type something)\b", error.message), error.message
             assert " / " not in error.message, error.message
+            assert not re.search(r"\bno (list|dict|int|float|str|NoneType)\b", error.message), error.message
