@@ -69,15 +69,15 @@ def evaluation_results() -> dict | None:
 
 
 RECOMMENDER_PROBLEM = recommender_problem()
+EVALUATION = evaluation_results()
+SYSTEM_LABELS = {system["name"]: system["label"] for system in (EVALUATION or {}).get("systems", [])}
+MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
 
 
 def served_default() -> str | None:
     """The model behind ``recomendacion`` (highlighted in the tabs), or None while the recommenders are disabled:
     building the UI must not ask a broken index for it."""
     return None if RECOMMENDER_PROBLEM else service.default_model()
-EVALUATION = evaluation_results()
-SYSTEM_LABELS = {system["name"]: system["label"] for system in (EVALUATION or {}).get("systems", [])}
-MARKDOWN_SPECIALS = str.maketrans({ch: f"\\{ch}" for ch in "\\`*_{}[]()#+-.!|>~"})
 
 
 def escape_markdown(text: str) -> str:
@@ -487,8 +487,7 @@ def query_tabs(raw: gr.JSON) -> None:
                     for label, intro, endpoint, query, render, input_label, examples in QUERY_TABS]
         message = gr.Markdown()
         chips = suggestion_chips()
-        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False, visible=False,
-                             elem_classes="answer-table")
+        table = gr.Dataframe(interactive=False, wrap=True, max_height=420, show_label=False, visible=False)
         in_view = gr.State(0)  # which sub-tab the shared answer area belongs to
     texts = [text for (_tab, text), _query, _render in tabs]
     views = [query_view(query, render) for _text, query, render in tabs]
@@ -604,7 +603,8 @@ def metric_chart(metric_label: str):
     values = values[values["metric_label"] == metric_label]
     # Nearly square with large type: the same image must stay legible at a phone's 330 px and on a desktop.
     figure, axis = plt.subplots(figsize=(6.4, 5.2), layout="constrained")
-    colours = ["#f97316" if name == served_default() else "#6366f1" for name in values["system"]]
+    default = served_default()
+    colours = ["#f97316" if name == default else "#6366f1" for name in values["system"]]
     labels = [textwrap.fill(label, 24) for label in values["label"]]
     axis.barh(labels, values["mean"], color=colours,
               xerr=[values["mean"] - values["low"], values["high"] - values["mean"]], capsize=4)

@@ -24,6 +24,11 @@ class WeekdayCount:
     detalle: str
 
 
+def _released(count: int) -> str:
+    """'se estrenaron 2.053 películas', 'se estrenó 1 película' (the people's sentence of both queries)."""
+    return f"se {'estrenó' if count == 1 else 'estrenaron'} {counted(count, 'película', 'películas')}"
+
+
 def cantidad_filmaciones_mes(mes: object, catalog: Catalog | None = None) -> MonthCount:
     """Films released in a month of any year; Spanish or English name, any case or accents."""
     catalog = catalog or load_catalog()
@@ -31,7 +36,7 @@ def cantidad_filmaciones_mes(mes: object, catalog: Catalog | None = None) -> Mon
     name, count = MONTHS_ES[month], catalog.month_counts[month]
     return MonthCount(
         name, count, f"{count} cantidad de películas fueron estrenadas en el mes de {name}",
-        f"En el mes de {name} se {'estrenó' if count == 1 else 'estrenaron'} {counted(count, 'película', 'películas')}.",
+        f"En el mes de {name} {_released(count)}.",
     )
 
 
@@ -42,5 +47,5 @@ def cantidad_filmaciones_dia(dia: object, catalog: Catalog | None = None) -> Wee
     name, count = WEEKDAYS_ES[weekday], catalog.weekday_counts[weekday]
     return WeekdayCount(
         name, count, f"{count} cantidad de películas fueron estrenadas en los días {name}",
-        f"Los días {name} se {'estrenó' if count == 1 else 'estrenaron'} {counted(count, 'película', 'películas')}.",
+        f"Los días {name} {_released(count)}.",
     )
