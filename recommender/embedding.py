@@ -95,6 +95,11 @@ class EmbeddingRecommender:
         valid = kept_rows[0] >= 0
         return Neighbours(kept_rows[0][valid], kept_scores[0][valid])
 
+    def pair_scores(self, row: int, candidates: np.ndarray) -> np.ndarray:
+        """The cosine of ``row`` with each candidate row, from the stored vectors: a ranker feature."""
+        candidates = np.asarray(candidates, dtype=np.int64)
+        return self.index.reconstruct_batch(candidates) @ self.index.reconstruct(int(row))
+
     def similar_batch(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """One batched FAISS search (BLAS, every core) for all rows; (len(rows), k), padded with row -1."""
         import faiss

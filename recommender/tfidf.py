@@ -63,6 +63,10 @@ class TfidfRecommender:
         scores = self.matrix[row] @ self.postings
         return Neighbours(*self._ranked(scores, k, exclude=row))
 
+    def pair_scores(self, row: int, candidates: np.ndarray) -> np.ndarray:
+        """The cosine of ``row`` with each candidate row (0 when they share no term): a ranker feature."""
+        return np.asarray((self.matrix[np.asarray(candidates, dtype=np.int64)] @ self.matrix[int(row)].T).todense()).ravel()
+
     def similar_batch(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``similar`` for many rows, one sparse product per block; short lists padded with row -1, score -inf."""
         rows = np.asarray(rows, dtype=np.int64)

@@ -1,0 +1,135 @@
+"""The two learned rankers behind the Recommender protocol: "Parecidas" and "A quien le gustó… también le gustó".
+
+Both re-rank a candidate pool with a LightGBM LambdaRank model trained offline by
+``scripts/train_rankers.py`` (the app only predicts):
+
+1. pool: the union of the text models' top ``POOL_DEPTH`` (the original recipe, TF-IDF, embeddings),
+   plus, for the fans ranker, the film's most co-liked films among the MovieLens training users;
+2. features: ``recommender.features.pair_features`` for each candidate (the same function training used);
+3. order: the booster's score, ties to the lower row.
+
+Why a re-ranker and not one more similarity: which signal matters depends on the pair (a shared director
+is decisive for some films and noise for others); a ranker trained on what people co-like learns that
+mix instead of a fixed weight. ``contributions`` returns LightGBM's per-feature SHAP values for a
+recommended film: the "why" shown next to each recommendation comes from the model itself.
+
+The fans ranker needs behaviour: for a film nobody in the training users rated it has none, so it
+answers with the content ranker (``fallback``) and says so (``uses_fallback``).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.base import Neighbours, Recommender
+from recommender.features import TEXT_MODELS, CoLiked, FilmFacts, candidate_pool, co_liked_prior, pair_features
+from recommender.ranking import PAD_ROW, PAD_SCORE, pad, top_k
+
+POOL_DEPTH = 100  # films asked from each source; the union is what the ranker can re-order
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Everything a ranker reads besides its booster: the text models, the catalog facts and (fans only) CF."""
+
+    text_models: Mapping[str, Recommender]
+    facts: FilmFacts
+    co_liked: CoLiked | None = None
+    pool_depth: int = POOL_DEPTH
+
+
+def query_features(row: int, signals: Signals, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate rows, feature matrix) for one query film: the pool of every source, then its features."""
+    lists = {name: signals.text_models[name].similar(row, signals.pool_depth).rows for name in TEXT_MODELS}
+    if signals.co_liked is not None:
+        lists["co_liked"] = signals.co_liked.neighbours(row)[0][: signals.pool_depth]
+    candidates = candidate_pool(row, lists)
+    return candidates, pair_features(row, candidates, lists, signals.text_models, signals.facts, names, signals.co_liked)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One feature's push on one recommendation (SHAP value in the booster's score units)."""
+
+    feature: str
+    value: float
+
+
+class LearnedRecommender:
+    """A LightGBM LambdaRank booster over ``query_features``; implements the Recommender protocol."""
+
+    def __init__(
+        self, name: str, label: str, booster, feature_names: tuple[str, ...], signals: Signals,
+        text_search: Recommender, fallback: Recommender | None = None, prior_weight: float = 0.0,
+    ) -> None:
+        self.name = name
+        self.label = label
+        self.booster = booster
+        self.feature_names = tuple(feature_names)
+        self.signals = signals
+        self.text_search = text_search
+        self.fallback = fallback
+        self.prior_weight = float(prior_weight)  # > 0: start from item-kNN's order (``co_liked_prior``)
+        if tuple(booster.feature_name()) != self.feature_names:
+            raise ValueError(f"The booster was trained on {booster.feature_name()}, not {list(self.feature_names)}.")
+
+    def uses_fallback(self, row: int) -> bool:
+        """True when this ranker needs behaviour and the film has none (nobody in training rated it)."""
+        return self.fallback is not None and self.signals.co_liked is not None and not self.signals.co_liked.knows(row)
+
+    def _prior(self, features: np.ndarray) -> np.ndarray:
+        if not self.prior_weight:
+            return np.zeros(len(features))
+        return self.prior_weight * co_liked_prior(features, self.feature_names)
+
+    def _predict(self, features: np.ndarray) -> np.ndarray:
+        """The booster's score plus the prior it was trained on top of (LightGBM's ``init_score``)."""
+        return np.asarray(self.booster.predict(features, num_threads=1), dtype=np.float64) + self._prior(features)
+
+    def similar(self, row: int, k: int) -> Neighbours:
+        if self.uses_fallback(row):
+            return self.fallback.similar(row, k)
+        candidates, features = query_features(row, self.signals, self.feature_names)
+        if not len(candidates):
+            return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.float32))
+        rows, scores = top_k(candidates, self._predict(features), k)
+        return Neighbours(rows, scores)
+
+    def similar_batch(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``similar`` row by row (the ranker's cost is the pool's features, not a matrix product), padded."""
+        out_rows = np.full((len(rows), k), PAD_ROW, dtype=np.int64)
+        out_scores = np.full((len(rows), k), PAD_SCORE, dtype=np.float32)
+        for position, row in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
+            found = self.similar(row, k)
+            out_rows[position], out_scores[position] = pad(found.rows, found.scores, k)
+        return out_rows, out_scores
+
+    def contributions(self, row: int, others: np.ndarray, top: int = 3) -> list[list[Contribution]]:
+        """For each recommended film, the ``top`` features that pushed it up most (positive SHAP values,
+        largest first). Empty lists when the fallback answered (its own contributions are then used)."""
+        if self.uses_fallback(row):
+            return self.fallback.contributions(row, others, top) if isinstance(self.fallback, LearnedRecommender) else [[] for _ in others]
+        others = np.asarray(others, dtype=np.int64)
+        if not len(others):
+            return []
+        lists = {name: self.signals.text_models[name].similar(row, self.signals.pool_depth).rows for name in TEXT_MODELS}
+        if self.signals.co_liked is not None:
+            lists["co_liked"] = self.signals.co_liked.neighbours(row)[0][: self.signals.pool_depth]
+        features = pair_features(
+            row, others, lists, self.signals.text_models, self.signals.facts, self.feature_names, self.signals.co_liked
+        )
+        shap = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))[:, :-1]  # last column: bias
+        names = self.feature_names
+        if self.prior_weight:  # the prior is one more additive term of the score: show it like a feature
+            shap, names = np.column_stack([shap, self._prior(features)]), (*names, "co_liked_prior")
+        explained = []
+        for values in shap:
+            order = [index for index in np.argsort(-values, kind="stable")[:top] if values[index] > 0]
+            explained.append([Contribution(names[index], round(float(values[index]), 3)) for index in order])
+        return explained
+
+    def search(self, text: str, k: int) -> Neighbours:
+        """Free text has no query film to compare pairs with: the text search model answers."""
+        return self.text_search.search(text, k)

@@ -1,0 +1,160 @@
+"""The learned rankers' artifacts under ``data_dir()/rankers``: written by scripts/train_rankers.py, checked here.
+
+The manifest vouches for the catalog (sha256, rows), for the index the rankers' features were computed
+from (the sha256 of every index file), for each file it lists (bytes, sha256), and records what the
+rankers were trained on (features, films, users, seed, versions). ``load_rankers`` refuses anything that
+does not match, as ``recommender.artifacts`` refuses a stale index: a ranker is only as good as the
+similarities it was trained to read.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from queries.catalog import Catalog, data_dir, file_sha256, parse_manifest
+from queries.errors import ArtifactError
+from recommender import artifacts
+from recommender.base import Recommender
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 1
+RETRAIN_COMMAND = "python scripts/train_rankers.py"
+RANKER_FILES = {"parecidas": "parecidas.lgb.txt", "fans": "fans.lgb.txt"}
+CO_LIKED_FILE = "co_liked.npz"
+RANKER_LABELS = {
+    "parecidas": "Parecidas (ranker de contenido)",
+    "fans": "A quien le gustó… también le gustó",
+}
+LIBRARIES = ["lightgbm", "numpy", "scipy", "scikit-learn", "pandas", "faiss-cpu"]
+
+
+def rankers_dir(base: Path | None = None) -> Path:
+    return (base or data_dir()) / "rankers"
+
+
+def _fail(problem: str) -> ArtifactError:
+    return ArtifactError(f"Learned rankers: {problem}. Run `{RETRAIN_COMMAND}` to retrain them.")
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def index_fingerprint(index_directory: Path | None = None) -> dict[str, str]:
+    """The sha256 of every file of the index the rankers read (from its verified manifest)."""
+    recorded = artifacts.read_manifest(index_directory).get("files", {})
+    return {name: entry["sha256"] for name, entry in sorted(recorded.items())}
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
+    """Record every file's size and sha256 and write manifest.json last (sorted keys: stable diffs)."""
+    names = [*RANKER_FILES.values(), CO_LIKED_FILE]
+    record = {name: artifacts.file_record(directory / name) for name in names}
+    path = directory / MANIFEST_FILE
+    body = {**manifest, "format": MANIFEST_FORMAT, "files": record}
+    path.write_text(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(directory: Path | None = None) -> dict[str, Any]:
+    path = (directory or rankers_dir()) / MANIFEST_FILE
+    if not path.is_file():
+        raise _fail(f"{path} not found")
+    return parse_manifest(path, MANIFEST_FORMAT, _fail, str(path))
+
+
+def verify_manifest(manifest: dict[str, Any], directory: Path, catalog: Catalog, index_directory: Path | None = None) -> None:
+    """The rankers were trained for this catalog and this index, and every file is the one training wrote."""
+    built_for = manifest.get("catalog", {})
+    if built_for.get("sha256") != catalog.checksum or built_for.get("rows") != len(catalog):
+        raise _fail(f"they were trained for another catalog (sha256 {str(built_for.get('sha256'))[:12]}…, "
+                    f"this one is {catalog.checksum[:12]}…)")
+    if manifest.get("index", {}).get("files") != index_fingerprint(index_directory):
+        raise _fail("they were trained on another index (data/index changed since)")
+    recorded = manifest.get("files", {})
+    for name in [*RANKER_FILES.values(), CO_LIKED_FILE]:
+        path = directory / name
+        if name not in recorded:
+            raise _fail(f"the manifest does not list {name}")
+        if not path.is_file():
+            raise _fail(f"{path} is missing")
+        if path.stat().st_size != recorded[name]["bytes"] or file_sha256(path) != recorded[name]["sha256"]:
+            raise _fail(f"{path} does not match its size and sha256 in the manifest (corrupted or edited)")
+
+
+def save_co_liked(co_liked, path: Path) -> None:
+    np.savez_compressed(path, rows=co_liked.rows, scores=co_liked.scores, raters=co_liked.raters,
+                        users=np.array([co_liked.users], dtype=np.int64))
+
+
+def load_co_liked(path: Path):
+    from recommender.features import CoLiked
+
+    with np.load(path, allow_pickle=False) as stored:
+        return CoLiked(rows=stored["rows"], scores=stored["scores"], raters=stored["raters"], users=int(stored["users"][0]))
+
+
+def _build(catalog: Catalog, base: dict[str, Recommender], manifest: dict[str, Any], directory: Path) -> dict[str, Recommender]:
+    import lightgbm
+
+    from recommender.features import FilmFacts
+    from recommender.learned import LearnedRecommender, Signals
+
+    co_liked = load_co_liked(directory / CO_LIKED_FILE)
+    if co_liked.rows.shape[0] != len(catalog):
+        raise _fail(f"{CO_LIKED_FILE} covers {co_liked.rows.shape[0]} films, the catalog has {len(catalog)}")
+    boosters = {name: lightgbm.Booster(model_file=str(directory / file)) for name, file in RANKER_FILES.items()}
+    text_models = {name: base[name] for name in ("seed_tfidf", "tfidf", "embedding")}
+    facts = FilmFacts.from_catalog(catalog)
+    features = manifest["features"]
+    text_search = base.get("multilingual", base["embedding"])
+    parecidas = LearnedRecommender(
+        "parecidas", RANKER_LABELS["parecidas"], boosters["parecidas"], tuple(features["parecidas"]),
+        Signals(text_models, facts), text_search,
+    )
+    fans = LearnedRecommender(
+        "fans", RANKER_LABELS["fans"], boosters["fans"], tuple(features["fans"]),
+        Signals(text_models, facts, co_liked), text_search, fallback=parecidas,
+        prior_weight=float(manifest["rankers"]["fans"]["prior_weight"]),
+    )
+    return {"parecidas": parecidas, "fans": fans}
+
+
+_cache: dict[tuple[Path, str], dict[str, Recommender]] = {}
+_cache_lock = threading.Lock()
+
+
+def load_rankers(catalog: Catalog, base: dict[str, Recommender], directory: Path | None = None,
+                 index_directory: Path | None = None) -> dict[str, Recommender]:
+    """{"parecidas", "fans"} ready to serve on top of ``base`` (the index's models, with the embedding
+    built from the field weights this manifest records); ArtifactError on any mismatch."""
+    directory = (directory or rankers_dir()).resolve()
+    key = (directory, catalog.checksum)
+    with _cache_lock:
+        if key not in _cache:
+            manifest = read_manifest(directory)
+            try:
+                verify_manifest(manifest, directory, catalog, index_directory)
+                _cache[key] = _build(catalog, base, manifest, directory)
+            except ArtifactError:
+                raise
+            except Exception as exc:  # passed its checksums but cannot be read: refuse all the same
+                raise _fail(f"a file in {directory} cannot be read ({type(exc).__name__}: {exc})") from exc
+        return _cache[key]
+
+
+def field_weights(directory: Path | None = None) -> dict[str, float]:
+    """The embedding's per-field weights, chosen on validation by the training script (unverified read:
+    ``load_rankers`` checks the same manifest)."""
+    return {str(name): float(value) for name, value in read_manifest(directory).get("field_weights", {}).items()}
