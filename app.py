@@ -48,7 +48,9 @@ from recommender.artifacts import load_recommenders
 from recommender.service import TitleRecommendations
 
 TITLE = "Películas: consultas y recomendaciones / Movie discovery"
-MODEL_ORDER = ["tfidf", "embedding", "hybrid", "seed_tfidf"]  # columns, left to right; the historical recipe last
+# Columns, left to right; the last (the historical recipe) is folded under the table.
+COMPARE_ORDER = [*service.COMPARE_MODELS]
+SEARCH_ORDER = [*service.SEARCH_MODELS]
 
 
 def recommender_problem() -> str | None:
@@ -153,7 +155,8 @@ def get_director(nombre_director: str) -> dict:
 
 
 def recomendacion(titulo: str) -> dict:
-    """Las 5 películas más parecidas a un título, como en el proyecto original. / 5 similar films.
+    """Las 5 películas que recomienda el modelo por defecto para un título, como en el proyecto original: «A quien le
+    gustó… también le gustó» (el mejor nDCG@10 de la evaluación con MovieLens). / 5 recommended films.
 
     Args:
         titulo: título de la película; un año entre paréntesis elige entre homónimas.
@@ -175,7 +178,7 @@ def buscar(texto: str, k: float = service.DEFAULT_K) -> dict:
     """Búsqueda por descripción libre en cada modelo ("a lonely astronaut stranded on Mars"). / Free-text search.
 
     Args:
-        texto: descripción de la película buscada (en inglés funciona mejor: el catálogo está en inglés).
+        texto: descripción de la película buscada, en español o en inglés (responde primero el modelo multilingüe).
         k: cuántas películas por modelo (1–20).
     """
     return answer(service.search, texto, k)
@@ -328,6 +331,13 @@ def film_line(item: dict) -> str:
     return f"**{cell(item['title'])}** ({item['year']}) · `{spanish.decimal(item['score'], 3)}`"
 
 
+def drivers_text(drivers: list[dict] | None) -> str:
+    """A learned ranker's own why: 'por qué: Mismo director +0,42 · Géneros en común +0,10'."""
+    if not drivers:
+        return ""
+    return "por qué: " + " · ".join(f"{d['label']} +{spanish.decimal(d['value'], 2)}" for d in drivers[:2])
+
+
 def models_table(models: list[dict]) -> str:
     """The models side by side as one markdown table: a column per model (label and latency), a row per rank,
     each cell the film, its similarity and what it shares with the query (one Markdown block, not one per model)."""
@@ -340,8 +350,8 @@ def models_table(models: list[dict]) -> str:
                 cells.append("")
                 continue
             item = model["results"][rank]
-            why = reasons_text(item.get("reasons"))
-            cells.append(film_line(item) + (f"<br><small>{cell(why)}</small>" if why else ""))
+            notes = [text for text in (drivers_text(item.get("drivers")), reasons_text(item.get("reasons"))) if text]
+            cells.append(film_line(item) + "".join(f"<br><small>{cell(text)}</small>" for text in notes))
         lines.append(f"| {rank + 1} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -362,14 +372,16 @@ def overlap_text(result: dict, labels: dict[str, str]) -> str:
     return "**Coincidencias entre listas**\n" + "\n".join(lines) if lines else ""
 
 
-def render_models(result: dict, heading: str) -> str:
-    """Heading, every model side by side (MODEL_ORDER, the historical recipe folded last), then the overlaps."""
+def render_models(result: dict, heading: str, order: list[str]) -> str:
+    """Heading, every model side by side (``order``, the historical recipe folded last), then the overlaps."""
     by_name = {model["model"]: model for model in result["models"]}
     labels = {name: model["label"] for name, model in by_name.items()}
-    side_by_side = [by_name[name] for name in MODEL_ORDER[:-1] if name in by_name]
-    parts = [heading, models_table(side_by_side) if side_by_side else ""]
-    if MODEL_ORDER[-1] in by_name:
-        parts.append(folded_model(by_name[MODEL_ORDER[-1]]))
+    side_by_side = [by_name[name] for name in order[:-1] if name in by_name]
+    notes = [f"*{escape_markdown(model['label'])}:* {escape_markdown(model['note'])}" for model in side_by_side
+             if model.get("note")]
+    parts = [heading, *notes, models_table(side_by_side) if side_by_side else ""]
+    if order[-1] in by_name:
+        parts.append(folded_model(by_name[order[-1]]))
     parts.append(overlap_text(result, labels))
     return "\n\n".join(part for part in parts if part)
 
@@ -382,11 +394,26 @@ def render_comparison(result: dict) -> str:
         heading += f"\nRecomendación ({escape_markdown(default['label'])}): {picks}."
     if result.get("other_versions"):
         heading += versions_note({"otras_versiones": result["other_versions"]})
-    return render_models(result, heading)
+    return render_models(result, heading, COMPARE_ORDER)
 
 
 def render_search(result: dict) -> str:
-    return render_models(result, f"### Resultados para «{escape_markdown(result['text'])}»")
+    first = next((m for m in result["models"] if m["model"] == SEARCH_ORDER[0]), None)
+    heading = f"### Resultados para «{escape_markdown(result['text'])}»"
+    if first:
+        heading += f"\nResponde primero **{escape_markdown(first['label'])}**, el modelo que entiende español e inglés."
+    return render_models(result, heading, SEARCH_ORDER)
+
+
+def intent_line() -> str:
+    """One line from the evaluation: which intent it favours and by how much (empty without an evaluation)."""
+    intent = (EVALUATION or {}).get("intent")
+    if not intent:
+        return ""
+    favoured, other = (SYSTEM_LABELS.get(intent[key], intent[key]) for key in ("favoured", "other"))
+    return (f"\n\n**Según la evaluación con MovieLens**, «{escape_markdown(favoured)}» acierta más que "
+            f"«{escape_markdown(other)}»: nDCG@10 {spanish.decimal(intent['favoured_value'], 3)} frente a "
+            f"{spanish.decimal(intent['other_value'], 3)} en las películas de prueba.")
 
 
 def models_view(query: Callable[..., Any], render: Callable[[dict], str]) -> Callable[..., tuple]:
@@ -534,11 +561,11 @@ def models_tab(label: str, intro: str, endpoint: Callable[..., dict], query: Cal
 def recommender_tabs(raw: gr.JSON) -> None:
     title = models_tab(
         "Recomendación",
-        "Películas parecidas a una que te gusta, según cada modelo, **lado a lado**: similitud, lo que tienen en "
-        "común, la latencia de cada modelo y cuánto coinciden sus listas. TF-IDF y embeddings buscan películas "
-        "*que se parecen*; el **híbrido** (el modelo por defecto de `recomendacion`) suma una preferencia por lo "
-        "que mucha gente vio, y responde mejor a «a quien le gustó esta, también le gustó…» — a costa de ser más "
-        "previsible. La pestaña *Comparación de modelos* lo mide con calificaciones reales de MovieLens.",
+        "Películas para una que te gusta, según cada modelo, **lado a lado**. Dos intenciones aprendidas: "
+        "**Parecidas** (se parecen en argumento, género, reparto, director; sirve para cualquier película) y "
+        "**A quien le gustó… también le gustó** (lo que sus fans de MovieLens también vieron; el modelo por "
+        "defecto de `recomendacion`). Junto a ellas, TF-IDF, embeddings y la receta original. Cada recomendación "
+        "dice *por qué*: lo que más la empujó en el modelo y lo que comparte con tu película." + intent_line(),
         comparar_modelos, service.compare, render_comparison, "Título / Title",
         ["Toy Story", "The Dark Knight", "Inception", "Amelie", "Batman (1966)", "Titanic"],
         "Escribe un título y pulsa *Comparar*.", "Comparar / Compare", raw,
@@ -546,12 +573,13 @@ def recommender_tabs(raw: gr.JSON) -> None:
     api_endpoint(recomendacion, [title], raw)  # API only: the tab shows it in context (the default model's picks)
     models_tab(
         "Búsqueda libre",
-        "Describe una película con tus palabras (mejor en inglés: el catálogo está en inglés). TF-IDF busca las "
-        "mismas palabras; los embeddings buscan el mismo sentido.",
+        "Describe una película con tus palabras, **en español o en inglés**. El modelo multilingüe entiende ambos "
+        "(el catálogo está en inglés); TF-IDF busca las mismas palabras y los embeddings MiniLM el mismo sentido "
+        "en inglés.",
         buscar, service.search, render_search, "Descripción / Description",
-        ["a lonely astronaut stranded on Mars", "toys that come to life when nobody is watching",
-         "a heist inside someone's dreams", "a shark terrorizes a beach town", "robots fight aliens in a big city"],
-        "La primera búsqueda carga el modelo de embeddings (unos segundos); las siguientes tardan milisegundos.",
+        ["unos juguetes que cobran vida cuando nadie los ve", "un tiburón aterroriza un pueblo de playa",
+         "a lonely astronaut stranded on Mars", "un robo dentro de los sueños", "robots fight aliens in a big city"],
+        "La primera búsqueda carga los modelos de texto (unos segundos); las siguientes tardan milisegundos.",
         "Buscar / Search", raw,
     )
 
@@ -625,9 +653,10 @@ def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | Non
             return None
         gr.Markdown(
             "¿Qué modelo recomienda lo que la gente **realmente** ve junta? Para cada película de prueba, la verdad de "
-            "referencia son las películas que más calificaron con ≥ 4 los mismos usuarios de MovieLens (usuarios "
-            "distintos de los de entrenamiento). Intervalos de confianza bootstrap del 95 %; protocolo completo en "
-            "`data/eval/RESULTS.md` (`python scripts/evaluate.py`)."
+            "referencia son las películas que más calificaron con ≥ 4 los mismos usuarios de MovieLens: usuarios de "
+            "prueba, distintos de los que entrenan los modelos y de los que sirven para elegir sus ajustes. "
+            "Intervalos de confianza bootstrap del 95 %; en `data/eval/RESULTS.md` (`python scripts/evaluate.py`), "
+            "también intervalos que remuestrean usuarios, la cola larga y el arranque en frío."
         )
         metrics = comparison.metric_table(EVALUATION, comparison.METRIC_LABELS_ES)
         metrics.iloc[:, 1:] = metrics.iloc[:, 1:].apply(lambda column: column.str.replace(".", ",", regex=False))

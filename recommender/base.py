@@ -24,7 +24,7 @@ class Neighbours:
 
 @runtime_checkable
 class Recommender(Protocol):
-    name: str  # stable id used by the API and the evaluation: "seed_tfidf", "tfidf", "embedding", "hybrid"
+    name: str  # stable id used by the API and the evaluation: "seed_tfidf", "tfidf", "embedding", "multilingual", "parecidas", "fans"
     label: str  # for people: "TF-IDF (baseline)"
 
     def similar(self, row: int, k: int) -> Neighbours:

@@ -132,3 +132,43 @@ def embedding_documents(movies: pd.DataFrame) -> list[str]:
 
 
 DOCUMENT_BUILDERS = {"seed_tfidf": seed_documents, "tfidf": tfidf_documents, "embedding": embedding_documents}
+
+
+# ------------------------------------------------------------------ per-field documents (embedding_fields)
+
+FIELD_TOP_CAST = 5  # first-billed actors, as in the TF-IDF document
+FIELDS = ("title", "tagline", "genres", "keywords", "directors", "cast", "overview")
+FIELD_TEMPLATES = {
+    "title": "{title}",
+    "tagline": "{tagline}",
+    "genres": "{genres}",
+    "keywords": "{keywords}",
+    "directors": "{directors}",
+    "cast": "{top_cast}",
+    "overview": "{overview}",
+}
+FIELD_TEMPLATES_DOC = (
+    "One short text per field, each encoded on its own: lists joined with ', ' (every genre, every keyword, "
+    f"every director, the first {FIELD_TOP_CAST} billed actors), title, tagline and overview as written. "
+    "A missing field is the empty string, which the build turns into a zero vector, so it adds 0 to any "
+    "similarity. No labels such as 'Genres:': a field is only ever compared with the same field, so a shared "
+    "prefix would only pull every cosine up by the same amount."
+)
+
+
+def _listed(values: Iterable[str] | None, limit: int | None = None) -> str:
+    names = [name.strip() for name in _names(values)[:limit] if name.strip()]
+    return ", ".join(names)
+
+
+def field_documents(movies: pd.DataFrame) -> dict[str, list[str]]:
+    """For each name in FIELDS (in that order), one short text per catalog row, in row order ('' if missing)."""
+    return {
+        "title": [_text(value) for value in movies["title"]],
+        "tagline": [_text(value) for value in movies["tagline"]],
+        "genres": [_listed(value) for value in movies["genres"]],
+        "keywords": [_listed(value) for value in movies["keywords"]],
+        "directors": [_listed(value) for value in movies["directors"]],
+        "cast": [_listed(value, FIELD_TOP_CAST) for value in movies["cast"]],
+        "overview": [_text(value) for value in movies["overview"]],
+    }

@@ -9,7 +9,7 @@ the protocol on a hand-built ratings frame and ``scripts/evaluate.py`` only has 
    learns only from train users; the ground truth comes only from held-out users, so no rating is ever
    both a feature and a label.
 3. ``co_liked``: for a query film, the relevant films are those its held-out fans also liked, ranked by
-   Jaccard with a minimum support. Query films then split into validation (to tune the hybrid) and test.
+   Jaccard with a minimum support. Query films then split into validation (for every choice) and test.
 4. ``rank_metrics`` + ``bootstrap_ci``: HR@10, nDCG@10, MRR, genre precision, diversity, novelty, with
    paired bootstrap intervals over test query films.
 """

@@ -131,21 +131,31 @@ def _build(catalog: Catalog, base: dict[str, Recommender], manifest: dict[str, A
     return {"parecidas": parecidas, "fans": fans}
 
 
+def verified_manifest(catalog: Catalog, directory: Path | None = None, index_directory: Path | None = None) -> dict[str, Any]:
+    """The manifest, after checking it describes this catalog, this index and the files beside it."""
+    directory = (directory or rankers_dir()).resolve()
+    manifest = read_manifest(directory)
+    try:
+        verify_manifest(manifest, directory, catalog, index_directory)
+    except (KeyError, TypeError, AttributeError) as exc:  # valid JSON, wrong shape
+        raise _fail(f"{directory / MANIFEST_FILE} is malformed ({type(exc).__name__}: {exc})") from exc
+    return manifest
+
+
 _cache: dict[tuple[Path, str], dict[str, Recommender]] = {}
 _cache_lock = threading.Lock()
 
 
 def load_rankers(catalog: Catalog, base: dict[str, Recommender], directory: Path | None = None,
                  index_directory: Path | None = None) -> dict[str, Recommender]:
-    """{"parecidas", "fans"} ready to serve on top of ``base`` (the index's models, with the embedding
-    built from the field weights this manifest records); ArtifactError on any mismatch."""
+    """{"parecidas", "fans"} ready to serve on top of ``base`` (the index's models, with the per-field
+    embedding built from this manifest's field weights); ArtifactError on any mismatch."""
     directory = (directory or rankers_dir()).resolve()
     key = (directory, catalog.checksum)
     with _cache_lock:
         if key not in _cache:
-            manifest = read_manifest(directory)
+            manifest = verified_manifest(catalog, directory, index_directory)
             try:
-                verify_manifest(manifest, directory, catalog, index_directory)
                 _cache[key] = _build(catalog, base, manifest, directory)
             except ArtifactError:
                 raise
@@ -154,7 +164,9 @@ def load_rankers(catalog: Catalog, base: dict[str, Recommender], directory: Path
         return _cache[key]
 
 
-def field_weights(directory: Path | None = None) -> dict[str, float]:
-    """The embedding's per-field weights, chosen on validation by the training script (unverified read:
-    ``load_rankers`` checks the same manifest)."""
-    return {str(name): float(value) for name, value in read_manifest(directory).get("field_weights", {}).items()}
+def field_weights(catalog: Catalog, directory: Path | None = None) -> dict[str, float]:
+    """The embedding's per-field weights, chosen on validation films by the training script."""
+    stored = verified_manifest(catalog, directory).get("field_weights")
+    if not isinstance(stored, dict) or not stored:
+        raise _fail("the manifest has no field weights")
+    return {str(name): float(value) for name, value in stored.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 PAD_ROW = -1  # similar_batch pads short lists with this row ...
-PAD_SCORE = -np.inf  # ... and this score (same convention as recommender.hybrid.fuse)
+PAD_SCORE = -np.inf  # ... and this score (the evaluation cleans both away)
 
 
 def top_k(candidates: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -116,8 +116,8 @@ class LazySentenceModel:
     def encode_query(self, text: str) -> np.ndarray:
         """One (1, d) normalised float32 query vector, read-only.
 
-        Cached per text: one free-text request reaches this model twice (the embedding column and the
-        hybrid's), and the encoding is ~95 % of a search's cost.
+        Cached per text: a repeated search (the UI, then the API) encodes once, and the encoding is
+        ~95 % of a search's cost.
         """
         return self._encode_cached(text)
 

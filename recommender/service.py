@@ -13,7 +13,7 @@ import numbers
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from queries.catalog import Catalog, load_catalog
@@ -21,14 +21,20 @@ from queries.errors import ArtifactError, QueryError
 from queries.memory import release_freed_memory
 from queries.text import clean_input
 from queries.titles import resolve_title
-from recommender.artifacts import load_recommenders
-from recommender.comparison import load_results
-from recommender.hybrid import hybrid_from_results
 from recommender.base import Neighbours, Recommender
 from recommender.explain import Explainer, Reasons
+from recommender.features import FEATURE_LABELS_ES
+from recommender.learned import LearnedRecommender
+from recommender.models import SEARCH_DEFAULT, load_models
 
-DEFAULT_MODEL = "hybrid"  # behind recomendacion(): best HR@10 and nDCG@10 in data/eval/RESULTS.md
-FALLBACK_MODEL = "embedding"  # when the evaluation (and so the hybrid's weights) does not describe this index
+# Behind recomendacion(): "A quien le gustó… también le gustó", the best nDCG@10 and HR@10 on the test films in
+# data/eval/RESULTS.md (people's co-likes are what the evaluation measures); then the content ranker, then
+# the per-field embedding, when the trained artifacts are missing or stale.
+DEFAULT_MODEL = "fans"
+FALLBACK_MODELS = ("parecidas", "embedding")
+FALLBACK_NOTE = "Nadie la calificó en MovieLens: sin gustos que comparar, responde el ranker de contenido (Parecidas)."
+COMPARE_MODELS = ("parecidas", "fans", "tfidf", "embedding", "seed_tfidf")  # item-to-item, side by side
+SEARCH_MODELS = (SEARCH_DEFAULT, "tfidf", "embedding", "seed_tfidf")  # free text: the rankers need a query film
 DEFAULT_K = 5
 MAX_TEXT_CHARS = 500  # a free-text description may be longer than a title
 MIN_K, MAX_K = 1, 20  # the one range of k: UI slider, API, REST, MCP schema and the message below
@@ -43,8 +49,18 @@ class Recommendation:
     title: str
     year: int
     label: str  # "Toy Story 2 (1999)"
-    score: float  # the model's similarity (cosine), higher is closer; not comparable across models
+    score: float  # the model's score (cosine, or a ranker's score), higher is closer; not comparable across models
     reasons: Reasons | None  # shared genres/keywords/cast/directors with the query film; None for free text
+    drivers: list[Driver] = field(default_factory=list)  # a learned ranker's top feature contributions (its "why")
+
+
+@dataclass(frozen=True)
+class Driver:
+    """One feature that pushed a learned ranker's recommendation up (its SHAP value, in score units)."""
+
+    feature: str  # "shared_directors"
+    label: str  # "Mismo director"
+    value: float
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,7 @@ class ModelResults:
     label: str  # for people
     latency_ms: float  # the model call only (ranking), not the explanations
     results: list[Recommendation]
+    note: str = ""  # e.g. why a ranker answered with its fallback
 
 
 @dataclass(frozen=True)
@@ -112,9 +129,12 @@ def validate_k(k: object) -> int:
     return int(k)
 
 
-def _choose_models(recommenders: Mapping[str, Recommender], models: Sequence[str] | None) -> list[Recommender]:
+def _choose_models(
+    recommenders: Mapping[str, Recommender], models: Sequence[str] | None, default: Sequence[str] = ()
+) -> list[Recommender]:
     if models is None:
-        return list(recommenders.values())
+        chosen = [recommenders[name] for name in default if name in recommenders]
+        return chosen or list(recommenders.values())
     if isinstance(models, str) or not all(isinstance(name, str) for name in models) or not models:
         raise QueryError("models debe ser una lista de nombres de modelo.")
     unknown = [name for name in models if name not in recommenders]
@@ -144,35 +164,37 @@ def _explainer(catalog: Catalog) -> Explainer:
         return entry[1]
 
 
-_serving: dict[int, tuple[Catalog, dict[str, Recommender]]] = {}
+_serving: dict[int, tuple[Catalog, dict[str, Recommender], dict[str, str]]] = {}
 _serving_lock = threading.Lock()
 
 
 def serving_recommenders(catalog: Catalog | None = None) -> dict[str, Recommender]:
-    """What the app serves: the indexed models plus the evaluated hybrid, built once per catalog.
+    """What the app serves (``recommender.models.load_models``), built once per catalog.
 
-    The hybrid's weights and popularity prior come from data/eval/results.json; when those results
-    were measured on another catalog or index (e.g. MOVIES_DATA_DIR points at the full Kaggle data),
-    the hybrid is left out rather than served with weights that were never validated there.
+    Optional parts whose artifacts do not match this catalog and index (the trained rankers, the per-field
+    weights, the multilingual index) are left out rather than served unchecked; ``serving_problems`` says why.
     """
     catalog = catalog if catalog is not None else load_catalog()
     with _serving_lock:
         entry = _serving.get(id(catalog))
         if entry is None or entry[0] is not catalog:
-            models = dict(load_recommenders(catalog))
-            try:
-                models["hybrid"] = hybrid_from_results(models, catalog, load_results(catalog=catalog))
-            except ArtifactError:
-                pass
-            entry = (catalog, models)
+            served = load_models(catalog)
+            entry = (catalog, served.models, served.problems)
             _serving[id(catalog)] = entry
         return entry[1]
 
 
+def serving_problems(catalog: Catalog | None = None) -> dict[str, str]:
+    """Why an optional model is not served (empty when everything checks out)."""
+    catalog = catalog if catalog is not None else load_catalog()
+    serving_recommenders(catalog)
+    return _serving[id(catalog)][2]
+
+
 def default_model(recommenders: Mapping[str, Recommender] | None = None) -> str:
-    """DEFAULT_MODEL when it is served, else FALLBACK_MODEL."""
+    """DEFAULT_MODEL when it is served, else the first served of FALLBACK_MODELS."""
     recommenders = recommenders if recommenders is not None else serving_recommenders()
-    return DEFAULT_MODEL if DEFAULT_MODEL in recommenders else FALLBACK_MODEL
+    return next((name for name in (DEFAULT_MODEL, *FALLBACK_MODELS) if name in recommenders), FALLBACK_MODELS[-1])
 
 
 def _context(
@@ -189,7 +211,8 @@ def _timed(call, *args) -> tuple[Neighbours, float]:
     return found, round((time.perf_counter() - started) * 1000, 3)
 
 
-def _recommendation(catalog: Catalog, row: int, score: float, reasons: Reasons | None) -> Recommendation:
+def _recommendation(catalog: Catalog, row: int, score: float, reasons: Reasons | None,
+                    drivers: list[Driver] | None = None) -> Recommendation:
     return Recommendation(
         row=row,
         movie_id=int(catalog.column("id")[row]),
@@ -198,7 +221,18 @@ def _recommendation(catalog: Catalog, row: int, score: float, reasons: Reasons |
         label=catalog.labels[row],
         score=round(float(score), 4),
         reasons=reasons,
+        drivers=drivers or [],
     )
+
+
+def _drivers(model: Recommender, row: int, found: Neighbours) -> list[list[Driver]]:
+    """A learned ranker's top contributions per recommended film; empty lists for the other models."""
+    if not isinstance(model, LearnedRecommender) or not len(found):
+        return [[] for _ in range(len(found))]
+    return [
+        [Driver(item.feature, FEATURE_LABELS_ES.get(item.feature, item.feature), item.value) for item in items]
+        for items in model.contributions(row, found.rows)
+    ]
 
 
 def _overlaps(catalog: Catalog, lists: list[ModelResults]) -> list[Overlap]:
@@ -224,17 +258,18 @@ def compare(
     """Every model's k nearest films to a title, side by side, with reasons, latency and pairwise overlap."""
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
-    chosen = _choose_models(recommenders, models)
+    chosen = _choose_models(recommenders, models, COMPARE_MODELS)
     match = resolve_title(title_text, catalog)
     explainer = _explainer(catalog)
     lists = []
     for model in chosen:
         found, latency = _timed(model.similar, match.row, k)
         results = [
-            _recommendation(catalog, row, score, explainer.explain(match.row, row))
-            for row, score in zip(found.rows.tolist(), found.scores.tolist())
+            _recommendation(catalog, row, score, explainer.explain(match.row, row), drivers)
+            for row, score, drivers in zip(found.rows.tolist(), found.scores.tolist(), _drivers(model, match.row, found))
         ]
-        lists.append(ModelResults(model.name, model.label, latency, results))
+        note = FALLBACK_NOTE if isinstance(model, LearnedRecommender) and model.uses_fallback(match.row) else ""
+        lists.append(ModelResults(model.name, model.label, latency, results, note))
     return Comparison(match.label, match.row, match.other_versions, k, lists, _overlaps(catalog, lists))
 
 
@@ -270,7 +305,7 @@ def search(
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
     lists = []
-    for model in _choose_models(recommenders, models):
+    for model in _choose_models(recommenders, models, SEARCH_MODELS):
         found, latency = _timed(model.search, typed, k)
         results = [
             _recommendation(catalog, row, score, None) for row, score in zip(found.rows.tolist(), found.scores.tolist())

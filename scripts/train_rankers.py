@@ -34,7 +34,7 @@ for _name, _value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HU
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from queries.catalog import CATALOG_FILE, Catalog, data_dir, load_catalog  # noqa: E402
+from queries.catalog import CATALOG_FILE, Catalog, load_catalog  # noqa: E402
 from recommender import evaluation as ev  # noqa: E402
 from recommender import ranker_artifacts as ra  # noqa: E402
 from recommender.base import Recommender  # noqa: E402

@@ -75,6 +75,7 @@ def _flip_byte(path: Path) -> None:
 INDEX_DAMAGE = {  # name -> what is done to a copy of data/index (the evaluation results stay)
     "no index folder": lambda index: shutil.rmtree(index),
     "truncated FAISS index": lambda index: _truncate(index / "embedding.faiss"),
+    "truncated per-field embeddings": lambda index: _truncate(index / "embedding_fields.npy"),
     "empty TF-IDF matrix": lambda index: (index / "tfidf.matrix.npz").write_bytes(b""),
     "one flipped byte": lambda index: _flip_byte(index / "seed_tfidf.vectorizer.json"),
     "missing vectorizer": lambda index: (index / "tfidf.vectorizer.json").unlink(),

@@ -90,24 +90,154 @@ def test_original_recipe_answer_matches_the_inverted_index(like_matrices):
         assert np.allclose(np.sort(scores)[::-1], ours.scores[: len(scores)], atol=1e-5)
 
 
+FIELD_WEIGHTS = {"title": 1.0, "genres": 2.0, "cast": 0.5}
+
+
+def field_like(films: int = 50) -> np.ndarray:
+    """Real-looking stored per-field vectors: (fields, films, d) float16 unit rows, some fields empty (zero rows)."""
+    like = np.stack([benchmark.synthetic_vectors(films, DIMENSION, seed=seed) for seed in range(len(FIELD_WEIGHTS))])
+    like[1, ::5] = 0  # every fifth film has no genres
+    return like.astype(np.float16)
+
+
+def test_synthetic_field_vectors_copy_real_fields_and_keep_empty_ones_empty():
+    like = field_like()
+    vectors = benchmark.synthetic_field_vectors(FILMS, like)
+    assert vectors.shape == (len(FIELD_WEIGHTS), FILMS, DIMENSION) and vectors.dtype == np.float16
+    norms = np.linalg.norm(vectors.astype(np.float32), axis=2)
+    empty = np.linalg.norm(like.astype(np.float32), axis=2)[:, np.arange(FILMS) % like.shape[1]] == 0
+    assert (norms[empty] == 0).all() and np.allclose(norms[~empty], 1, atol=2e-3)
+    assert empty[1].mean() == pytest.approx(0.2, abs=0.01)  # the real share of empty fields
+    copy = vectors[0, 50 + 7].astype(np.float32)  # film 57 copies real film 7
+    assert 0.5 < float(copy @ like[0, 7].astype(np.float32)) < 0.9999
+    assert np.array_equal(vectors, benchmark.synthetic_field_vectors(FILMS, like))
+
+
 def test_scaling_rows_on_a_small_synthetic_catalog(like_matrices):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     seed, rich = like_matrices
     vectorizer = TfidfVectorizer().fit([f"term{i}" for i in range(rich.shape[1])])
     assert len(vectorizer.vocabulary_) == rich.shape[1]  # the synthetic matrix keeps the real columns
-    models = benchmark.scaled_models(FILMS, seed, rich, vectorizer,
-                                     benchmark.synthetic_vectors(FILMS, DIMENSION), fake_encode)
-    assert set(models) == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
-    rows = benchmark.scaling_rows(models, fake_encode, query_films=20, original_films=5, texts=["term1 term2", "term3"])
+    encoders = {"document_embedding": fake_encode, "multilingual": fake_encode}
+    models = benchmark.scaled_models(
+        FILMS, seed, rich, vectorizer, benchmark.synthetic_vectors(FILMS, DIMENSION), fake_encode,
+        benchmark.synthetic_field_vectors(FILMS, field_like()), FIELD_WEIGHTS,
+        benchmark.synthetic_vectors(FILMS, DIMENSION, seed=9), fake_encode,
+    )
+    assert set(models) == {"seed_tfidf", "tfidf", "document_embedding", "embedding", "multilingual"}
+    assert models["embedding"].text_model is models["document_embedding"]  # free text goes to the whole document
+    rows = benchmark.scaling_rows(models, encoders, query_films=20, original_films=5, texts=["term1 term2", "term3"])
     check_rows(rows, "scaling")
     whats = [row["what"] for row in rows]
     assert any("original project's way" in what for what in whats)
-    for name in ("seed_tfidf", "tfidf", "embedding", "hybrid"):
-        item = next(row for row in rows if row["what"].startswith(f"item-to-item k=10: {name}"))
-        assert item["films"] == FILMS and item["speedup"] > 0 and item["memory_mb"] is not None
-    assert any(what.startswith("free text: encode") for what in whats)
-    assert any(what.startswith("free text: embedding total") for what in whats)
+    for name in ("seed_tfidf", "tfidf", "document_embedding", "embedding"):
+        item = next(row for row in rows if row["what"].startswith(f"item-to-item k=10: {name} ("))
+        assert item["films"] == FILMS and item["speedup"] > 0 and item["memory_mb"] > 0
+        assert item["target"] is None  # no target at 2,000 films
+    field = next(row for row in rows if row["what"].startswith("item-to-item k=10: embedding ("))
+    assert "3 weighted fields" in field["what"]
+    assert field["memory_mb"] == pytest.approx(FILMS * 3 * DIMENSION * 4 / 2**20, abs=0.05)  # float32, kept fields
+    for served in ("embedding", "multilingual"):
+        assert any(what.startswith(f"free text: encode the text: {served} (") for what in whats)
+        assert any(what.startswith(f"free text: FAISS flat search of an encoded text: {served} (") for what in whats)
+        total = next(row for row in rows if row["what"] == f"free text: {served} total (encode + search)")
+        assert total["target"] == "p50 ≤ 25 ms"
+    assert not any("hybrid" in what for what in whats)
+    only_index = benchmark.scaled_models(FILMS, seed, rich, vectorizer, benchmark.synthetic_vectors(FILMS, DIMENSION),
+                                         fake_encode)
+    assert set(only_index) == {"seed_tfidf", "tfidf", "document_embedding"}
+    rows = benchmark.scaling_rows(only_index, {"document_embedding": fake_encode}, query_films=5, original_films=2,
+                                  texts=["term1"])
+    check_rows(rows, "scaling")
+    assert not any("multilingual" in row["what"] or row["what"].startswith("item-to-item k=10: embedding (")
+                   for row in rows)
+
+
+# ------------------------------------------------------------------ the served models on the real catalog (fakes)
+
+
+def tiny_booster(names: tuple[str, ...]):
+    import lightgbm
+
+    rng = np.random.default_rng(0)
+    features = rng.random((400, len(names)))
+    labels = (features[:, 0] * 3).astype(int)
+    data = lightgbm.Dataset(features, labels, group=np.full(20, 20), feature_name=list(names))
+    return lightgbm.train({"objective": "lambdarank", "num_leaves": 4, "min_data_in_leaf": 5, "verbose": -1,
+                           "num_threads": 1}, data, num_boost_round=5)
+
+
+@pytest.fixture(scope="module")
+def served_fakes(like_matrices):
+    """The served set in miniature on the real catalog's 4,802 rows: index models on synthetic data, a per-field
+    model, a multilingual one (fake encoder) and two learned rankers with tiny boosters over real catalog facts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from recommender import features as ft
+    from recommender.learned import LearnedRecommender, Signals
+    from recommender.tfidf import TfidfRecommender
+
+    catalog = load_catalog()
+    films = len(catalog)
+    seed, rich = like_matrices
+    vectorizer = TfidfVectorizer().fit([f"term{i}" for i in range(rich.shape[1])])
+    models = benchmark.scaled_models(
+        films, seed, rich, vectorizer, benchmark.synthetic_vectors(films, DIMENSION), fake_encode,
+        benchmark.synthetic_field_vectors(films, field_like()), FIELD_WEIGHTS,
+        benchmark.synthetic_vectors(films, DIMENSION, seed=9), fake_encode,
+    )
+    served = {name: models[name] for name in ("seed_tfidf", "tfidf", "embedding", "multilingual")}
+    served["seed_tfidf"] = TfidfRecommender("seed_tfidf", "seed", served["seed_tfidf"].matrix,
+                                            TfidfVectorizer().fit([f"term{i}" for i in range(seed.shape[1])]))
+    facts = ft.FilmFacts.from_catalog(catalog)
+    rng = np.random.default_rng(2)
+    co_rows = rng.integers(0, films, (films, 20)).astype(np.int32)
+    co_rows[::4] = -1  # a quarter of the films nobody rated
+    co_liked = ft.CoLiked(co_rows, rng.random((films, 20)).astype(np.float32), rng.integers(0, 50, films).astype(np.int32), 50)
+    text_models = {name: served[name] for name in ft.TEXT_MODELS}
+    parecidas = LearnedRecommender("parecidas", "P", tiny_booster(ft.CONTENT_FEATURES), ft.CONTENT_FEATURES,
+                                   Signals(text_models, facts), served["multilingual"])
+    fans = LearnedRecommender("fans", "F", tiny_booster(ft.FANS_FEATURES), ft.FANS_FEATURES,
+                              Signals(text_models, facts, co_liked), served["multilingual"], fallback=parecidas,
+                              prior_weight=1.0)
+    return catalog, {**served, "parecidas": parecidas, "fans": fans}
+
+
+def test_recommender_rows_cover_every_served_model_the_rankers_why_and_free_text_memory(served_fakes, monkeypatch):
+    catalog, served = served_fakes
+    monkeypatch.setattr(benchmark, "encoder_loader", lambda model: lambda: np.ones(2**18, dtype=np.float32))  # 1 MB
+    rows = benchmark.recommender_rows(catalog, served, query_films=12, original_films=3, texts=["a shark", "toys"])
+    check_rows(rows, "in-process")
+    by_what = {row["what"]: row for row in rows}
+    for name in ("seed_tfidf", "tfidf", "embedding", "multilingual", "parecidas", "fans"):
+        item = by_what[f"item-to-item k=10: {name}"]
+        assert item["memory_mb"] > 0 and item["target"] == "p95 ≤ 2 ms" and item["speedup"] > 0
+    for name in ("parecidas", "fans"):
+        why = by_what[f"why k=10: {name}.contributions() for its 10 results"]
+        assert why["p50"] > 0 and why["model"] == name
+        assert "booster" in by_what[f"item-to-item k=10: {name}"]["note"]
+    assert "co-liked lists" in by_what["item-to-item k=10: fans"]["note"]
+    assert "of the 12 films have no co-likes" in by_what["item-to-item k=10: fans"]["note"]
+    assert by_what["item-to-item k=10: fans"]["memory_mb"] > by_what["item-to-item k=10: parecidas"]["memory_mb"]
+    free = [row["what"] for row in rows if row["what"].startswith("free text")]
+    assert free == ["free text k=10: multilingual", "free text k=10: tfidf", "free text k=10: embedding",
+                    "free text k=10: seed_tfidf"]  # the service's SEARCH_MODELS order; the rankers' search is multilingual's
+    multilingual = by_what["free text k=10: multilingual"]
+    assert multilingual["target"] == "p50 ≤ 25 ms"
+    assert multilingual["memory_mb"] == pytest.approx(len(catalog) * DIMENSION * 4 / 2**20 + 1.0, abs=0.1)
+    assert "whole-document" in by_what["free text k=10: embedding"]["note"]
+    assert by_what["free text k=10: tfidf"]["memory_mb"] is None
+
+
+def test_learned_parts_count_booster_co_liked_and_facts(served_fakes):
+    _, served = served_fakes
+    fans, parecidas = benchmark.learned_parts(served["fans"]), benchmark.learned_parts(served["parecidas"])
+    co_liked = served["fans"].signals.co_liked
+    assert fans["co_liked"] == co_liked.rows.nbytes + co_liked.scores.nbytes + co_liked.raters.nbytes
+    assert parecidas["co_liked"] == 0 and fans["facts"] == parecidas["facts"] > 0
+    assert 0 < fans["booster"] < 5 * 2**20
+    assert benchmark.structure_bytes(served["fans"]) == pytest.approx(sum(fans.values()), rel=0.2)  # booster RSS varies
 
 
 def test_approximate_rows_report_recall_latency_build_and_memory():
@@ -186,8 +316,23 @@ def test_bench_script_reads_the_index_build_time_from_the_manifest():
     assert "Load average" in report and "0.40 / 0.50 / 0.60" in report and "| index build |" in report
 
 
+def test_replay_encoder_replays_the_per_field_texts_too():
+    real_vectors = benchmark.synthetic_vectors(2, dimension=8)
+    real_fields = np.stack([benchmark.synthetic_vectors(2, dimension=8, seed=seed) for seed in (1, 2)])
+    real_fields[1, 1] = 0  # real film 1 has no tagline
+    fields = {"title": ["A", "B", "A #2", "B #2"], "tagline": ["t", "", "t x", ""]}
+    encoder = benchmark.ReplayEncoder(["a", "b", "a2", "b2"], np.array([0, 1, 0, 1]), real_vectors, fields=fields,
+                                      real_fields=real_fields)
+    titles = encoder.encode(["A", "B #2"])
+    assert np.allclose(titles[0], real_fields[0, 0]) and 0.5 < float(titles[1] @ real_fields[0, 1]) < 0.9999
+    assert np.allclose(encoder.encode(["t"])[0], real_fields[1, 0])
+    assert "" not in encoder.by_document  # empty fields are never encoded
+    with pytest.raises(ValueError):
+        benchmark.ReplayEncoder(["a"], np.array([0]), real_vectors, fields=fields)
+
+
 def test_bench_builds_a_synthetic_data_folder_the_app_serves(tmp_path, monkeypatch):
-    """What `scripts/bench.py` launches the app on at 45k, here at 5,000 films: catalog, index and hybrid all load."""
+    """What `scripts/bench.py` launches the app on at 45k, here at 5,000 films: the app serves every model there."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import bench
 
@@ -197,10 +342,14 @@ def test_bench_builds_a_synthetic_data_folder_the_app_serves(tmp_path, monkeypat
     monkeypatch.setenv("MOVIES_DATA_DIR", str(tmp_path))
     catalog = load_catalog(tmp_path / "movies.parquet")
     models = service.serving_recommenders(catalog)
-    assert len(catalog) == 5_000 and set(models) == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
+    assert service.serving_problems(catalog) == {}
+    assert len(catalog) == 5_000 and set(models) == {"seed_tfidf", "tfidf", "embedding", "multilingual", "parecidas", "fans"}
     real = len(catalog) - 198
     for source in (0, 5, 100):
         copy = real + source
         assert catalog.labels[copy] == f"{catalog.column('title')[source]} #2 ({catalog.column('release_year')[source]})"
-        assert source in models["embedding"].similar(copy, 3).rows.tolist()  # its vector is the source's plus noise
+        # its vectors are the source's plus noise
+        assert source in models["embedding"].text_model.similar(copy, 3).rows.tolist()
+        assert source in models["multilingual"].similar(copy, 3).rows.tolist()
+    assert len(models["fans"].similar(real + 5, 5)) == 5
     assert service.search("toys that come to life", 3, catalog=catalog, recommenders=models).models

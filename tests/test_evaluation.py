@@ -1,5 +1,5 @@
 """The evaluation protocol: metrics against hand-computed values, a leak-free split, the co-liked ground
-truth on a hand-built ratings frame, the hybrid's fusion, and reproducibility on a real slice."""
+truth on a hand-built ratings frame, the baselines through the protocol, and reproducibility on a real slice."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,6 @@ import pytest
 from recommender import evaluation as ev
 from recommender.base import Neighbours, Recommender
 from recommender.baselines import ItemKNNRecommender, PopularityRecommender, RandomRecommender
-from recommender.hybrid import HybridRecommender, HybridWeights, fuse
 
 # ------------------------------------------------------------------ metrics by hand
 
@@ -161,7 +160,7 @@ def test_user_split_has_no_leakage(real_ratings, catalog):
 
 
 def slice_evaluation(ratings: pd.DataFrame, n_items: int, genres: np.ndarray) -> dict:
-    """The protocol end to end on a slice, with the baselines and a hybrid of two toy content models."""
+    """The protocol end to end on a slice, with the baselines and a toy content model."""
     split = ev.split_users(ratings, 0.5, seed=3)
     truth = ev.co_liked(ev.like_matrix(split.heldout, n_items), 8, 3, 20, 5)
     _, test = ev.split_queries(truth, 0.4, seed=4)
@@ -171,9 +170,7 @@ def slice_evaluation(ratings: pd.DataFrame, n_items: int, genres: np.ndarray) ->
     systems = [
         RandomRecommender(n_items, seed=9), PopularityRecommender(counts),
         ItemKNNRecommender(ev.like_matrix(split.train, n_items, 0.0), counts),
-        HybridRecommender(toy, ToyModel(np.sqrt(genres.astype(np.float32)) + 0.01, "embedding"),
-                          HybridWeights(0.6, 0.4, 0.2, popularity_source="movielens_raters"),
-                          popularity=counts / max(counts.max(), 1)),
+        toy,
     ]
     indices = ev.bootstrap_indices(len(test), 200, seed=8)
     out = {}
@@ -195,7 +192,7 @@ def test_evaluation_is_reproducible_on_a_real_slice(real_ratings, catalog):
     assert first["item_knn"]["hr@10"]["mean"] > first["random"]["hr@10"]["mean"]
 
 
-# ------------------------------------------------------------------ baselines and hybrid through the protocol
+# ------------------------------------------------------------------ baselines through the protocol
 
 
 class ToyModel:
@@ -221,7 +218,7 @@ class ToyModel:
         return Neighbours(rows, np.linspace(1, 0.5, len(rows)))
 
 
-def test_baselines_and_hybrid_follow_the_protocol_and_skip_the_query():
+def test_baselines_follow_the_protocol_and_skip_the_query():
     vectors = np.random.default_rng(2).random((30, 4)).astype(np.float32)
     counts = np.arange(30)[::-1].copy()
     likes = (np.random.default_rng(3).random((12, 30)) > 0.6).astype(np.float32)
@@ -229,7 +226,7 @@ def test_baselines_and_hybrid_follow_the_protocol_and_skip_the_query():
 
     systems = [
         RandomRecommender(30, seed=1), PopularityRecommender(counts), ItemKNNRecommender(sp.csr_matrix(likes), counts),
-        HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors[:, ::-1].copy(), "embedding")),
+        ToyModel(vectors, "tfidf"),
     ]
     rows = np.array([0, 5, 29])
     for system in systems:
@@ -241,81 +238,6 @@ def test_baselines_and_hybrid_follow_the_protocol_and_skip_the_query():
         assert system.similar(5, 10).rows.tolist() == ranked[1].tolist()
     assert PopularityRecommender(counts).similar(0, 3).rows.tolist() == [1, 2, 3]
     assert RandomRecommender(30, seed=1).similar(7, 5).rows.tolist() == RandomRecommender(30, seed=1).similar(7, 5).rows.tolist()
-
-
-def test_fuse_weighted_scores_by_hand():
-    # model A: films 1, 2, 3 with scores 1, 0.5, 0 -> rescaled 1, 0.5, 0
-    # model B: films 3, 4, 1 with scores 0.75, 0.5, 0.25 -> rescaled 1, 0.5, 0
-    a = (np.array([[1, 2, 3]]), np.array([[1.0, 0.5, 0.0]]))
-    b = (np.array([[3, 4, 1]]), np.array([[0.75, 0.5, 0.25]]))
-    rows, scores = fuse([a, b], [0.5, 0.5], k=4)
-    # 1: 0.5; 2: 0.25; 3: 0.5; 4: 0.25 -> ties go to the lower row
-    assert rows.tolist() == [[1, 3, 2, 4]]
-    assert scores[0].tolist() == pytest.approx([0.5, 0.5, 0.25, 0.25])
-    popularity = np.array([0, 0, 0, 0, 1.0])
-    rows, _ = fuse([a, b], [0.5, 0.5], k=2, popularity=popularity, popularity_weight=0.3)
-    assert rows.tolist() == [[4, 1]]  # 4: 0.25 + 0.3
-    rows, _ = fuse([a, b], [0.5, 0.5], k=4, exclude=np.array([3]))
-    assert rows.tolist() == [[1, 2, 4, -1]]
-
-
-def test_fuse_reciprocal_rank():
-    a = (np.array([[1, 2]]), np.array([[0.9, 0.1]]))
-    b = (np.array([[2, 1]]), np.array([[0.9, 0.1]]))
-    rows, scores = fuse([a, b], [0.7, 0.3], k=2, fusion="rrf")
-    # 1: 0.7*1 + 0.3*61/62; 2: 0.7*61/62 + 0.3*1
-    assert rows.tolist() == [[1, 2]]
-    assert scores[0, 0] == pytest.approx(0.7 + 0.3 * 61 / 62)
-
-
-def test_hybrid_search_fuses_both_models_and_survives_empty_results():
-    vectors = np.eye(6, dtype=np.float32)
-    hybrid = HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), HybridWeights(1.0, 0.0))
-    assert hybrid.search("anything", 3).rows.tolist() == [0, 1, 2]
-
-    class Empty(ToyModel):
-        def search(self, text: str, k: int) -> Neighbours:
-            return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.float32))
-
-    hybrid = HybridRecommender(Empty(vectors, "tfidf"), ToyModel(vectors, "embedding"), HybridWeights(0.5, 0.5))
-    assert hybrid.search("reverse", 2).rows.tolist() == [5, 4]
-
-
-def test_hybrid_with_a_prior_needs_popularity():
-    vectors = np.eye(3, dtype=np.float32)
-    with pytest.raises(ValueError, match="popularity_source"):
-        HybridWeights(popularity=0.3)
-    with pytest.raises(ValueError, match="popularity"):
-        HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), HybridWeights(popularity=0.3, popularity_source="catalog_votes"))
-
-
-def test_search_skips_the_item_to_item_prior_unless_asked():
-    vectors = np.eye(6, dtype=np.float32)
-    popularity = np.array([0, 0, 0, 0, 0, 1.0])
-    weights = HybridWeights(1.0, 0.0, popularity=5.0, popularity_source="catalog_votes")
-    hybrid = HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), weights, popularity)
-    assert hybrid.search("anything", 2).rows.tolist() == [0, 1]  # text order, no prior
-    assert hybrid.similar(0, 1).rows.tolist() == [5]  # item-to-item: the prior lifts film 5
-    with_prior = HybridWeights(1.0, 0.0, popularity=5.0, popularity_source="catalog_votes", search_popularity=5.0)
-    hybrid = HybridRecommender(ToyModel(vectors, "tfidf"), ToyModel(vectors, "embedding"), with_prior, popularity)
-    assert hybrid.search("anything", 1).rows.tolist() == [5]
-
-
-def test_hybrid_is_rebuilt_from_stored_results(catalog):
-    from recommender.hybrid import hybrid_from_results, raters_popularity
-
-    first, second = catalog.column("id")[:2]
-    results = {"hybrid": {
-        "weights": {"tfidf": 0.6, "embedding": 0.4, "popularity": 2.0, "fusion": "score", "candidates": 100,
-                    "popularity_source": "movielens_raters", "search_popularity": 0.0},
-        "movielens_raters_by_tmdb_id": {str(first): 3, str(second): 0, "999999999": 7},
-    }}
-    models = {"tfidf": ToyModel(np.eye(len(catalog), 3, dtype=np.float32), "tfidf"),
-              "embedding": ToyModel(np.eye(len(catalog), 3, dtype=np.float32), "embedding")}
-    hybrid = hybrid_from_results(models, catalog, results)
-    assert hybrid.weights.popularity == 2.0 and hybrid.weights.popularity_source == "movielens_raters"
-    assert hybrid.popularity[0] == 1.0 and hybrid.popularity[1:].sum() == 0.0  # unknown ids are ignored
-    assert raters_popularity({}, catalog.row_by_id, 3).tolist() == [0.0, 0.0, 0.0]
 
 
 # ------------------------------------------------------------------ the committed results and the tab's views
@@ -336,7 +258,7 @@ def test_committed_results_describe_this_catalog_and_index(results, catalog):
     assert stale_reason(results, catalog) is None, "rerun python scripts/evaluate.py"
     assert results["counts"]["test_queries"] == len(results["films"])
     assert {system["name"] for system in results["systems"]} == {
-        "random", "popular", "seed_tfidf", "tfidf", "embedding", "hybrid", "item_knn"}
+        "random", "popular", "seed_tfidf", "tfidf", "embedding", "multilingual", "parecidas", "fans", "item_knn"}
     for metrics in results["metrics"].values():
         for value in metrics.values():
             assert value.get("low", value["mean"]) <= value["mean"] <= value.get("high", value["mean"])
@@ -381,6 +303,12 @@ def test_results_from_another_catalog_are_refused(results, catalog, tmp_path):
         load_results(path, catalog)
 
 
+def results_systems() -> list[dict]:
+    from recommender.comparison import load_results
+
+    return load_results()["systems"]
+
+
 def test_readme_quotes_the_committed_evaluation():
     """Every metric row and every interval the README's evaluation section quotes is in data/eval/RESULTS.md, which
     scripts/evaluate.py writes: rerunning the evaluation cannot leave stale numbers in the README."""
@@ -395,7 +323,7 @@ def test_readme_quotes_the_committed_evaluation():
     result_rows = {line for line in results.splitlines() if line.startswith("| ")}
     quoted_rows = [line.replace("**", "") for line in section.splitlines()
                    if line.startswith("| ") and re.search(r"\d\.\d{3} \[", line)]
-    assert len(quoted_rows) == 7
+    assert len(quoted_rows) == len(results_systems())
     for row in quoted_rows:
         assert row in result_rows, row
     intervals = re.findall(r"[+-]?\d+\.\d{3} \[[+-]?\d+\.\d{3}[,–] ?[+-]?\d+\.\d{3}\]", section)

@@ -129,7 +129,7 @@ def test_manifest_for_another_catalog_is_refused(built_slice, slice_catalog, tmp
     assert_refused(excinfo, "another catalog")
 
 
-@pytest.mark.parametrize("name", ["embedding.faiss", "tfidf.matrix.npz", "seed_tfidf.vectorizer.json"])
+@pytest.mark.parametrize("name", ["embedding.faiss", "tfidf.matrix.npz", "seed_tfidf.vectorizer.json", "embedding_fields.npy"])
 def test_truncated_file_is_refused(built_slice, slice_catalog, tmp_path, name):
     target = copy_index(built_slice[0], tmp_path / "index")
     data = (target / name).read_bytes()
