@@ -330,3 +330,45 @@ def test_readme_quotes_the_committed_evaluation():
     assert len(intervals) > len(quoted_rows)
     for interval in intervals:
         assert interval in results, interval
+
+
+def test_readme_evaluation_claims_match_the_results_and_the_rankers():
+    """The plain numbers of the README's evaluation prose (not intervals) come from results.json and the rankers'
+    manifest: a retrained ranker or a rerun evaluation cannot leave them stale."""
+    import json
+    import re
+
+    from recommender.comparison import load_results
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Which model is better?"):]
+    section = " ".join(section[: section.index("\n## ", 1)].split())
+    results = load_results()
+    rankers = json.loads((ROOT / "data" / "rankers" / "manifest.json").read_text(encoding="utf-8"))
+    cold, tail, counts = results["cold_start"], results["long_tail"], results["counts"]
+    expected = {
+        r"stopped its booster after (\d+) rounds": rankers["rankers"]["fans"]["rounds"],
+        r"hold only (\d+) % of the relevant": round(100 * rankers["rankers"]["parecidas"]["validation_pool_recall"]),
+        r"\*\*Cold start\*\* \((\d+) test films": cold["films"],
+        r"falls to the popularity list \((\d\.\d{3}) nDCG@10\)": cold["cold"]["item_knn"]["ndcg@10"]["mean"],
+        r"\*Parecidas\* keeps (\d\.\d{3})": cold["cold"]["parecidas"]["ndcg@10"]["mean"],
+        r"\*\*Long tail\*\* \(the (\d+) test films": tail["films"],
+        r"with ≤ (\d+) training fans": tail["max_training_fans"],
+        r"\*Parecidas\* (\d\.\d{3}) against": tail["metrics"]["parecidas"]["ndcg@10"]["mean"],
+        r"against (\d\.\d{3}) for the original recipe": tail["metrics"]["seed_tfidf"]["ndcg@10"]["mean"],
+        r"novelty (\d\.\d) bits": results["metrics"]["parecidas"]["novelty@10"]["mean"],
+        r"misses its 0\.15 nDCG@10 target\*\* by (\d\.\d{3})": -results["targets"]["parecidas"]["ndcg@10"]["gap"],
+        r"(\d+) \*training\* users": counts["train_users"],
+        r"(\d+) \*validation\* users": counts["validation_users"],
+        r"(\d+) \*test\* users": counts["test_users"],
+        r"labels of (\d+) validation films": counts["validation_queries"],
+        r"labels of the (\d+) test films": counts["test_queries"],
+    }
+    for pattern, value in expected.items():
+        found = re.search(pattern, section)
+        assert found, pattern
+        shown = found.group(1)
+        assert shown == (f"{value:.{len(shown.split('.')[1])}f}" if "." in shown else str(value)), (pattern, value)
+    assert ("**misses its" in section) == (not results["targets"]["parecidas"]["ndcg@10"]["met"])
+    assert results["intent"]["favoured"] == "fans" and "**The evaluation favours *A quien le gustó…***" in section

@@ -42,12 +42,14 @@ def test_bad_model_names_are_a_query_error(models):
 def test_compare_returns_every_model_side_by_side():
     result = service.compare("toy story", 10.0)
     assert result.query == "Toy Story (1995)" and result.k == 10
-    assert [model.model for model in result.models] == ["seed_tfidf", "tfidf", "embedding", "hybrid"]
+    assert [model.model for model in result.models] == list(service.COMPARE_MODELS)
     for model in result.models:
         assert len(model.results) == 10 and model.latency_ms >= 0 and model.label
         assert result.row not in [item.row for item in model.results]
         assert [item.score for item in model.results] == sorted((item.score for item in model.results), reverse=True)
-    sequel = next(item for item in result.models[2].results if item.title == "Toy Story 2")
+        # the learned rankers say why from their own contributions; the text models have no drivers
+        assert all(bool(item.drivers) == (model.model in ("parecidas", "fans")) for item in model.results[:3])
+    sequel = next(item for item in result.models[0].results if item.title == "Toy Story 2")
     assert sequel.year == 1999 and sequel.label == "Toy Story 2 (1999)" and sequel.movie_id == 863
     assert sequel.reasons.directors == ["John Lasseter"]
     assert sequel.reasons.genres == ["Animation", "Comedy", "Family"]
@@ -76,9 +78,10 @@ def test_compare_picks_a_version_by_year_and_lists_the_others():
 
 def test_recommend_titles_answers_like_the_original():
     answer = service.recommend_titles("Toy Story")
-    assert answer.modelo == service.DEFAULT_MODEL == "hybrid"  # the evaluation's winner
+    assert answer.modelo == service.DEFAULT_MODEL == "fans"  # the evaluation's best nDCG@10
     assert len(answer.recomendaciones) == 5 == len(answer.etiquetas)
-    assert answer.recomendaciones[:2] == ["Toy Story 2", "Toy Story 3"]
+    assert "Star Wars" in answer.recomendaciones  # what Toy Story's MovieLens fans also rated highly
+    assert service.recommend_titles("Toy Story", model="parecidas").recomendaciones[:2] == ["Toy Story 2", "Toy Story 3"]
     assert "Toy Story (1995)" in answer.mensaje and "Toy Story" not in answer.recomendaciones
 
 
@@ -110,22 +113,21 @@ def test_results_serialise_to_json_for_the_api():
         assert json.loads(json.dumps(asdict(result)))
 
 
-def test_the_hybrid_is_served_with_the_evaluated_weights():
+def test_the_evaluation_favours_the_default_model():
     from recommender.comparison import load_results
 
-    hybrid = service.serving_recommenders()["hybrid"]
-    stored = load_results()["hybrid"]["weights"]
-    assert hybrid.weights.as_dict() == stored
-    toy_story = service.recommend_titles("Toy Story", 10)
-    assert toy_story.recomendaciones[:2] == ["Toy Story 2", "Toy Story 3"]
+    results = load_results()
+    assert results["intent"]["favoured"] == service.DEFAULT_MODEL
+    ndcg = {name: values["ndcg@10"]["mean"] for name, values in results["metrics"].items()}
+    assert ndcg[service.DEFAULT_MODEL] == max(ndcg[name] for name in service.COMPARE_MODELS)
 
 
-def test_without_valid_evaluation_results_the_default_falls_back_to_embeddings():
+def test_without_trained_rankers_the_default_falls_back_to_embeddings():
     from recommender.artifacts import load_recommenders
 
-    indexed_only = load_recommenders()  # what serving_recommenders gives when results.json does not apply
-    assert "hybrid" not in indexed_only
-    assert service.default_model(indexed_only) == service.FALLBACK_MODEL == "embedding"
+    indexed_only = load_recommenders()  # what serving_recommenders gives when data/rankers does not apply
+    assert "fans" not in indexed_only and "parecidas" not in indexed_only
+    assert service.default_model(indexed_only) == service.FALLBACK_MODELS[-1] == "embedding"
     assert service.recommend_titles("Toy Story", recommenders=indexed_only).modelo == "embedding"
 
 
@@ -137,25 +139,26 @@ def test_free_text_may_be_longer_than_a_title_but_is_bounded():
         service.search("x" * (service.MAX_TEXT_CHARS + 1), 3)
 
 
-def test_hybrid_single_film_path_ranks_exactly_like_the_batch_path():
-    """similar() uses the models' one-thread single-query paths for speed; the evaluation uses
-    similar_batch(); both must give the same neighbours."""
+def test_ranker_single_film_path_ranks_exactly_like_the_batch_path():
+    """The evaluation calls similar_batch(); the app calls similar(); both must give the same neighbours."""
     import numpy as np
 
-    hybrid = service.serving_recommenders()["hybrid"]
-    rows = np.random.default_rng(7).integers(0, 4802, 100)
-    batch_rows, _ = hybrid.similar_batch(rows, 10)
-    for row, expected in zip(rows.tolist(), batch_rows):
-        assert hybrid.similar(row, 10).rows.tolist() == [r for r in expected.tolist() if r >= 0]
+    rows = np.random.default_rng(7).integers(0, 4802, 30)
+    for name in ("parecidas", "fans", "embedding"):
+        model = service.serving_recommenders()[name]
+        batch_rows, _ = model.similar_batch(rows, 10)
+        for row, expected in zip(rows.tolist(), batch_rows):
+            assert model.similar(row, 10).rows.tolist() == [r for r in expected.tolist() if r >= 0], name
 
 
-def test_one_search_encodes_the_text_once(monkeypatch):
-    """The embedding column and the hybrid share one encoding of the text."""
-    encoder = service.serving_recommenders()["embedding"].model.get()
+def test_one_search_encodes_the_text_once_per_model(monkeypatch):
+    """The whole-document MiniLM encodes a repeated text once (the per-field embedding sends free text to it)."""
+    encoder = service.serving_recommenders()["embedding"].text_model.model.get()
     calls = []
     real_encode = encoder.encode
     monkeypatch.setattr(encoder, "encode", lambda text: calls.append(text) or real_encode(text))
     text = "a dog who waits at a train station for years after his owner dies"
     result = service.search(text, 5)
+    service.search(text, 5)
     assert calls == [text]
-    assert {m.model for m in result.models} == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
+    assert [m.model for m in result.models] == list(service.SEARCH_MODELS)
