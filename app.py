@@ -51,6 +51,7 @@ TITLE = "Películas: consultas y recomendaciones / Movie discovery"
 # Columns, left to right; the last (the historical recipe) is folded under the table.
 COMPARE_ORDER = [*service.COMPARE_MODELS]
 SEARCH_ORDER = [*service.SEARCH_MODELS]
+DEFAULT_TEST_FILM = "The Dark Knight (2008)"  # the Comparación tab opens on a test film everyone knows
 
 
 def recommender_problem() -> str | None:
@@ -596,7 +597,7 @@ def evaluacion_pelicula(pelicula: str) -> dict:
     choices = dict(comparison.film_choices(EVALUATION))
     if not isinstance(pelicula, str) or pelicula not in choices:
         raise gr.Error(f"No es una de las {len(choices)} películas de prueba: elige una del desplegable «Película de "
-                       "prueba» (etiqueta «Título (año)», p. ej. «Toy Story (1995)»).", title="Consulta no válida",
+                       "prueba» (etiqueta «Título (año)», p. ej. «The Dark Knight (2008)»).", title="Consulta no válida",
                        print_exception=False)
     table = comparison.film_view(EVALUATION, choices[pelicula])
     return {"resumen": comparison.film_summary(EVALUATION, choices[pelicula]), "tabla": table.to_dict(orient="records")}
@@ -668,7 +669,7 @@ def comparison_tab(raw: gr.JSON) -> tuple[gr.Dropdown, list[gr.Component]] | Non
         metric.change(metric_chart, inputs=metric, outputs=chart, api_visibility="private")
         choices = [label for label, _ in comparison.film_choices(EVALUATION)]
         film = plain_text_schema(gr.Dropdown(
-            choices, value="Toy Story (1995)" if "Toy Story (1995)" in choices else choices[0],
+            choices, value=DEFAULT_TEST_FILM if DEFAULT_TEST_FILM in choices else choices[0],
             label="Película de prueba", info="Una película de prueba: verdad de referencia junto a cada modelo.",
             filterable=True))
         summary = gr.Markdown()

@@ -53,15 +53,20 @@ def test_every_query_endpoint_answers_with_real_values(client):
 
 def test_recommender_endpoints_answer_with_real_films(client):
     original = client.predict("Toy Story", api_name="/recomendacion")
-    assert original["modelo"] == "hybrid" and original["recomendaciones"][:2] == ["Toy Story 2", "Toy Story 3"]
+    assert original["modelo"] == "fans" and "Star Wars" in original["recomendaciones"]
     compared = client.predict("The Dark Knight", 10, api_name="/comparar_modelos")
     by_model = {m["model"]: [item["title"] for item in m["results"]] for m in compared["models"]}
-    assert set(by_model) == {"seed_tfidf", "tfidf", "embedding", "hybrid"}
-    assert "Batman Begins" in by_model["embedding"] and "The Dark Knight Rises" in by_model["tfidf"]
+    assert set(by_model) == {"parecidas", "fans", "seed_tfidf", "tfidf", "embedding"}
+    assert "Batman Begins" in by_model["parecidas"] and "The Dark Knight Rises" in by_model["tfidf"]
+    why = compared["models"][0]["results"][0]["drivers"]  # Parecidas says why from its own contributions
+    assert why and all(driver["value"] > 0 and driver["label"] for driver in why)
     found = client.predict("a lonely astronaut stranded on Mars who grows potatoes", 5, api_name="/buscar")
     assert "The Martian" in [item["title"] for m in found["models"] if m["model"] == "embedding" for item in m["results"]]
-    film = client.predict("Toy Story (1995)", api_name="/evaluacion_pelicula")
-    assert film["resumen"]["hits"]["hybrid"] == 4 and len(film["tabla"]) == 10
+    spanish = client.predict("unos juguetes que cobran vida cuando nadie los ve", 5, api_name="/buscar")
+    assert spanish["models"][0]["model"] == "multilingual"
+    assert "Toy Story" in [item["title"] for item in spanish["models"][0]["results"]]
+    film = client.predict("The Dark Knight (2008)", api_name="/evaluacion_pelicula")
+    assert film["resumen"]["hits"]["fans"] == 7 and len(film["tabla"]) == 10
 
 
 @pytest.mark.bad_input
@@ -136,7 +141,8 @@ def test_rest_routes_answer_like_the_original(rest):
     assert rest.get("/votos_titulo/Toy%20Story").json()["votos"] == 5269
     assert rest.get("/get_actor/Tom%20Hanks").json()["cantidad_peliculas"] == 32
     assert rest.get("/get_director/Christopher%20Nolan").json()["cantidad_peliculas"] == 8
-    assert rest.get("/recomendacion/Toy%20Story").json()["recomendaciones"][:2] == ["Toy Story 2", "Toy Story 3"]
+    assert rest.get("/recomendacion/Toy%20Story", params={"modelo": "parecidas"}).json()["recomendaciones"][:2] == [
+        "Toy Story 2", "Toy Story 3"]
 
 
 def test_rest_unknown_is_404_with_suggestions_and_invalid_is_422(rest):

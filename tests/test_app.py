@@ -94,9 +94,14 @@ def test_models_view_renders_every_model_side_by_side_and_escapes():
     show = app.models_view(app.service.compare, app.render_comparison)
     markdown, raw, _chips = show("Toy Story", 5)
     header = next(line for line in markdown.splitlines() if line.startswith("| # |"))
-    for label in ("TF-IDF", "Embeddings (MiniLM + FAISS)", "Híbrido (TF-IDF + embeddings + popularidad)"):
+    labels = ("Parecidas (ranker de contenido)", "A quien le gustó… también le gustó", "TF-IDF",
+              "Embeddings por campo (MiniLM)")
+    assert header.startswith("| # | " + " | ".join(f"{app.escape_markdown(label)}<br>" for label in labels[:1]))
+    for label in labels:
         assert f"| {app.escape_markdown(label)}<br>" in header  # a column per model, left to right
+    assert header.index(app.escape_markdown(labels[1])) < header.index(app.escape_markdown(labels[3]))
     assert "Toy Story 2" in markdown and "<details>" in markdown  # the historical recipe, folded
+    assert "por qué: " in markdown  # the rankers' own why
     assert raw["query"] == app.comparar_modelos("Toy Story", 5)["query"]
     markdown, raw, _chips = app.models_view(app.service.search, app.render_search)("<img src=x onerror=alert(1)> | x", 3)
     assert "<img" not in markdown and raw["text"].startswith("<img")

@@ -83,7 +83,7 @@ def test_a_query_string_without_the_parameter_gets_our_message(rest, route):
     assert response.status_code == 422 and response.json()["detail"].startswith("Falta ")
 
 
-@pytest.mark.parametrize("model", ["seed_tfidf", "tfidf", "embedding", "hybrid"])
+@pytest.mark.parametrize("model", ["parecidas", "fans", "seed_tfidf", "tfidf", "embedding"])
 def test_recomendacion_takes_any_model_of_the_comparison(rest, live_url, model):
     answer = rest.get("/recomendacion/Toy%20Story", params={"modelo": model}).json()
     compared = Client(live_url, verbose=False).predict("Toy Story", 5, api_name="/comparar_modelos")
@@ -92,10 +92,10 @@ def test_recomendacion_takes_any_model_of_the_comparison(rest, live_url, model):
 
 
 def test_recomendacion_defaults_to_the_evaluated_model_and_refuses_unknown_ones(rest):
-    assert rest.get("/recomendacion/Toy%20Story").json()["modelo"] == "hybrid"
+    assert rest.get("/recomendacion/Toy%20Story").json()["modelo"] == "fans"
     unknown = rest.get("/recomendacion/Toy%20Story", params={"modelo": "<b>x</b>"})
     assert unknown.status_code == 422 and "Modelo desconocido" in unknown.json()["detail"]
-    assert unknown.json()["suggestions"] == ["seed_tfidf", "tfidf", "embedding", "hybrid"]
+    assert unknown.json()["suggestions"] == ["seed_tfidf", "tfidf", "embedding", "multilingual", "parecidas", "fans"]
 
 
 # ------------------------------------------------------------------ detalle: what people read

@@ -32,7 +32,7 @@ VALID_CALLS = {
     "recomendacion": ["Toy Story"],
     "comparar_modelos": ["Toy Story", 5],
     "buscar": ["a lonely astronaut", 5],
-    "evaluacion_pelicula": ["Toy Story (1995)"],
+    "evaluacion_pelicula": ["The Dark Knight (2008)"],
     "explorar": [1980, 2017, "all", 10],
 }
 SECRET = f"SECRET-{uuid.uuid4().hex}"
