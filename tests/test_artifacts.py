@@ -163,6 +163,7 @@ def test_free_text_search_with_a_missing_model_is_a_clean_ui_error(monkeypatch):
     from recommender import service
 
     embedding = service.serving_recommenders()["embedding"]
+    embedding = getattr(embedding, "text_model", embedding)  # the per-field model searches through the whole-document one
     broken = type(embedding.model)(expected_version="9.9.9")  # a lazy model that cannot load
     monkeypatch.setattr(embedding, "model", broken)
     with pytest.raises(gr.Error, match="build_index"):
