@@ -19,6 +19,7 @@ answers with the content ranker (``fallback``) and says so (``uses_fallback``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,18 @@ class Signals:
     pool_depth: int = POOL_DEPTH
 
 
-def query_features(row: int, signals: Signals, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(candidate rows, feature matrix) for one query film: the pool of every source, then its features."""
+def source_lists(row: int, signals: Signals) -> dict[str, np.ndarray]:
+    """Each candidate source's ranked rows for one query film: the text models, then (fans) the co-liked films."""
     lists = {name: signals.text_models[name].similar(row, signals.pool_depth).rows for name in TEXT_MODELS}
     if signals.co_liked is not None:
         lists["co_liked"] = signals.co_liked.neighbours(row)[0][: signals.pool_depth]
+    return lists
+
+
+def query_features(row: int, signals: Signals, names: tuple[str, ...],
+                   lists: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate rows, feature matrix) for one query film: the pool of every source, then its features."""
+    lists = lists if lists is not None else source_lists(row, signals)
     candidates = candidate_pool(row, lists)
     return candidates, pair_features(row, candidates, lists, signals.text_models, signals.facts, names, signals.co_liked)
 
@@ -72,6 +80,8 @@ class LearnedRecommender:
         self.text_search = text_search
         self.fallback = fallback
         self.prior_weight = float(prior_weight)  # > 0: start from item-kNN's order (``co_liked_prior``)
+        # The last queries' source lists: the "why" of a recommendation asks for the same pool right after.
+        self._lists = functools.lru_cache(maxsize=64)(lambda row: source_lists(row, self.signals))
         if tuple(booster.feature_name()) != self.feature_names:
             raise ValueError(f"The booster was trained on {booster.feature_name()}, not {list(self.feature_names)}.")
 
@@ -91,7 +101,7 @@ class LearnedRecommender:
     def similar(self, row: int, k: int) -> Neighbours:
         if self.uses_fallback(row):
             return self.fallback.similar(row, k)
-        candidates, features = query_features(row, self.signals, self.feature_names)
+        candidates, features = query_features(row, self.signals, self.feature_names, self._lists(row))
         if not len(candidates):
             return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.float32))
         rows, scores = top_k(candidates, self._predict(features), k)
@@ -114,11 +124,8 @@ class LearnedRecommender:
         others = np.asarray(others, dtype=np.int64)
         if not len(others):
             return []
-        lists = {name: self.signals.text_models[name].similar(row, self.signals.pool_depth).rows for name in TEXT_MODELS}
-        if self.signals.co_liked is not None:
-            lists["co_liked"] = self.signals.co_liked.neighbours(row)[0][: self.signals.pool_depth]
         features = pair_features(
-            row, others, lists, self.signals.text_models, self.signals.facts, self.feature_names, self.signals.co_liked
+            row, others, self._lists(row), self.signals.text_models, self.signals.facts, self.feature_names, self.signals.co_liked
         )
         shap = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))[:, :-1]  # last column: bias
         names = self.feature_names
