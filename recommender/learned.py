@@ -124,16 +124,19 @@ class LearnedRecommender:
         others = np.asarray(others, dtype=np.int64)
         if not len(others):
             return []
+        # The features of the whole pool, as ``similar`` computed them: relative scores are relative to the pool.
+        lists = self._lists(row)
+        pool = np.union1d(candidate_pool(row, lists), others)
         features = pair_features(
-            row, others, self._lists(row), self.signals.text_models, self.signals.facts, self.feature_names, self.signals.co_liked
-        )
+            row, pool, lists, self.signals.text_models, self.signals.facts, self.feature_names, self.signals.co_liked
+        )[np.searchsorted(pool, others)]
         shap = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))[:, :-1]  # last column: bias
         names = self.feature_names
         if self.prior_weight:  # the prior is one more additive term of the score: show it like a feature
             shap, names = np.column_stack([shap, self._prior(features)]), (*names, "co_liked_prior")
         explained = []
         for values in shap:
-            order = [index for index in np.argsort(-values, kind="stable")[:top] if values[index] > 0]
+            order = [index for index in np.argsort(-values, kind="stable")[:top] if round(float(values[index]), 3) > 0]
             explained.append([Contribution(names[index], round(float(values[index]), 3)) for index in order])
         return explained
 

@@ -7,7 +7,8 @@ Order of assembly, each step reading only verified files:
    (``data/rankers/manifest.json``); it replaces the whole-document model as "embedding" for
    item-to-item, and sends free text to it;
 3. the multilingual free-text model (``recommender.multilingual``): the default for free text;
-4. the learned rankers, "parecidas" and "fans" (``recommender.ranker_artifacts``).
+4. the learned rankers, "parecidas" and "fans" (``recommender.ranker_artifacts``);
+5. the precomputed neighbour lookups (``recommender.lookup``): item-to-item of every model above by lookup.
 
 ``strict=False`` (the app) serves what checks out and records why the rest does not; ``strict=True``
 (the evaluation) raises on the first problem, since a partial evaluation would compare the wrong models.
@@ -31,8 +32,9 @@ class ServedModels:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-def load_models(catalog: Catalog, strict: bool = False) -> ServedModels:
-    """Assemble every model (see the module docstring); the index itself is required."""
+def load_models(catalog: Catalog, strict: bool = False, lookups: bool = True) -> ServedModels:
+    """Assemble every model (see the module docstring); the index itself is required. ``lookups=False``: the
+    live models only (what the precompute script and the evaluation read)."""
     from recommender import ranker_artifacts
     from recommender.artifacts import load_field_vectors, load_recommenders
 
@@ -70,4 +72,12 @@ def load_models(catalog: Catalog, strict: bool = False) -> ServedModels:
         optional("rankers", rankers)
     else:
         problems.setdefault("rankers", "the rankers read the per-field embedding, which is not available")
+
+    def precomputed() -> None:
+        from recommender.lookup import wrap_with_lookups
+
+        models.update(wrap_with_lookups(catalog, models))
+
+    if lookups and "fans" in models:
+        optional("lookups", precomputed)
     return ServedModels(models, problems)

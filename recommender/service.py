@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from queries.catalog import Catalog, load_catalog
-from queries.errors import ArtifactError, QueryError
+from queries.errors import QueryError
 from queries.memory import release_freed_memory
 from queries.text import clean_input
 from queries.titles import resolve_title
 from recommender.base import Neighbours, Recommender
 from recommender.explain import Explainer, Reasons
 from recommender.features import FEATURE_LABELS_ES
-from recommender.learned import LearnedRecommender
 from recommender.models import SEARCH_DEFAULT, load_models
 
 # Behind recomendacion(): "A quien le gustó… también le gustó", the best nDCG@10 and HR@10 on the test films in
@@ -227,7 +226,7 @@ def _recommendation(catalog: Catalog, row: int, score: float, reasons: Reasons |
 
 def _drivers(model: Recommender, row: int, found: Neighbours) -> list[list[Driver]]:
     """A learned ranker's top contributions per recommended film; empty lists for the other models."""
-    if not isinstance(model, LearnedRecommender) or not len(found):
+    if not hasattr(model, "contributions") or not len(found):
         return [[] for _ in range(len(found))]
     return [
         [Driver(item.feature, FEATURE_LABELS_ES.get(item.feature, item.feature), item.value) for item in items]
@@ -268,7 +267,7 @@ def compare(
             _recommendation(catalog, row, score, explainer.explain(match.row, row), drivers)
             for row, score, drivers in zip(found.rows.tolist(), found.scores.tolist(), _drivers(model, match.row, found))
         ]
-        note = FALLBACK_NOTE if isinstance(model, LearnedRecommender) and model.uses_fallback(match.row) else ""
+        note = FALLBACK_NOTE if hasattr(model, "uses_fallback") and model.uses_fallback(match.row) else ""
         lists.append(ModelResults(model.name, model.label, latency, results, note))
     return Comparison(match.label, match.row, match.other_versions, k, lists, _overlaps(catalog, lists))
 

@@ -38,6 +38,9 @@ from recommender.artifacts import library_versions  # noqa: E402
 from recommender.embedding import flat_index, write_index  # noqa: E402
 
 BATCH_SIZE = 64  # documents per encode call (USE micro-batches tokens itself); only the progress bar's step
+# BLAS threads while encoding. Measured on 2 shared cores, first 300 films: 1 thread 6.9 s, 2 threads 31.3 s
+# (USE's matrices are small: a second thread mostly waits for a busy core).
+THREADS = 1
 CHECK_QUERIES = 200  # rows whose neighbours are recomputed exactly to check the index
 CHECK_K = 10
 MIN_RECALL = 0.999  # an exact index must agree with exact search (ties aside)
@@ -61,7 +64,7 @@ def faiss_recall(index, vectors: np.ndarray, rows: np.ndarray, k: int) -> float:
 
 
 def build_search_index(
-    catalog_path: Path, out_dir: Path, limit: int | None = None, threads: int | None = None, progress: bool = True,
+    catalog_path: Path, out_dir: Path, limit: int | None = None, threads: int = THREADS, progress: bool = True,
 ) -> SearchBuildReport:
     """The multilingual index for the catalog at ``catalog_path`` (its first ``limit`` films), in ``out_dir``."""
     started = clock = time.perf_counter()
@@ -86,7 +89,7 @@ def build_search_index(
 
     # 3. Encode with USE multilingual (bundled weights), batch by batch behind a progress bar.
     version = multilingual.package_version()
-    encoder = multilingual.load_encoder(threads or min(2, os.cpu_count() or 1))
+    encoder = multilingual.load_encoder(threads)
     lap("load encoder")
     batches = [texts[start:start + BATCH_SIZE] for start in range(0, len(texts), BATCH_SIZE)]
     with tqdm(total=len(texts), unit="film", desc="USE multilingual", disable=not progress) as bar:
@@ -126,7 +129,13 @@ def build_search_index(
             "encoder": multilingual.MODEL_NAME, "package": multilingual.MODEL_PACKAGE, "package_version": version,
             "dimension": int(index.d), "normalised": True, "index": "faiss.IndexFlatIP (exact inner product)",
             "template": {"template": multilingual.TEMPLATE, "description": multilingual.TEMPLATE_DOC},
+            "documents_sha256": multilingual.documents_sha256(texts),
             "files": multilingual.FILES,
+        },
+        "search": {  # query time, recorded for readers (not part of the files): recommender/multilingual.py
+            "score": "cosine + prior_weight * log(1 + vote_count) / log(1 + max vote_count)",
+            "prior_weight": multilingual.PRIOR_WEIGHT, "pool": multilingual.SEARCH_POOL,
+            "similar": "cosine only (stored vectors)",
         },
         "versions": {**library_versions(), multilingual.MODEL_PACKAGE: version},
     }
@@ -148,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="folder with movies.parquet (default: data_dir())")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <data-dir>/index/multilingual)")
     parser.add_argument("--limit", type=int, default=None, help="index only the first N films (needs --out)")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS threads while encoding (default: up to 2)")
+    parser.add_argument("--threads", type=int, default=THREADS, help=f"BLAS threads while encoding (default {THREADS})")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.limit is not None and args.out is None:

@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     from recommender.models import load_models
 
     catalog = load_catalog()
-    served = load_models(catalog, strict=True).models
+    served = load_models(catalog, strict=True, lookups=False).models  # the live models: lists at depth 100
     manifest = index_dir() / MANIFEST_FILE
     recorded = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
     index = {"manifest": relative(manifest), "files": {name: entry["sha256"] for name, entry in sorted(recorded.items())}}

@@ -128,6 +128,10 @@ def test_the_why_comes_from_the_model(served, catalog):
     assert [item.value for item in why] == sorted((item.value for item in why), reverse=True)
     assert {item.feature for item in why} <= set(ft.CONTENT_FEATURES)
     assert all(item.feature in ft.FEATURE_LABELS_ES for item in why)
+    # a pair's why does not depend on which other films are explained with it (features are the pool's)
+    for intent in ("parecidas", "fans"):
+        shown = served[intent].similar(dark_knight, 10).rows
+        assert served[intent].contributions(dark_knight, shown[:3]) == served[intent].contributions(dark_knight, shown)[:3]
 
 
 def test_the_fans_ranker_falls_back_to_content_for_films_nobody_rated(served, catalog):

