@@ -66,7 +66,40 @@ def stale_reason(results: dict, catalog: Catalog, index_manifest: Path | None = 
             name: entry.get("sha256") if isinstance(entry, dict) else None for name, entry in current.items()
         } != measured:
             return "the model files in data/index changed since"
+    for part, (label, read) in TRAINED_PARTS.items():
+        measured_part = results.get("index", {}).get(part)
+        if measured_part is None:
+            continue
+        try:
+            current_part = read()
+        except ArtifactError:
+            return f"the {label} cannot be read"
+        if current_part != measured_part:
+            return f"the {label} changed since"
     return None
+
+
+def _file_hashes(manifest: dict) -> dict[str, str]:
+    return {name: entry.get("sha256") for name, entry in sorted(manifest.get("files", {}).items()) if isinstance(entry, dict)}
+
+
+def ranker_hashes() -> dict[str, str]:
+    """The sha256 of every file of the trained rankers (data/rankers/manifest.json)."""
+    from recommender import ranker_artifacts
+
+    return _file_hashes(ranker_artifacts.read_manifest())
+
+
+def multilingual_hashes() -> dict[str, str]:
+    """The sha256 of every file of the multilingual index."""
+    from recommender import multilingual
+
+    return _file_hashes(multilingual.read_manifest(multilingual.index_dir()))
+
+
+# What else a results.json was measured on, checked like the index: part -> (name for people, current hashes).
+TRAINED_PARTS = {"rankers": ("trained rankers in data/rankers", ranker_hashes),
+                 "multilingual": ("multilingual index", multilingual_hashes)}
 
 
 def _interval(value: dict[str, float], digits: int = 3) -> str:

@@ -475,7 +475,10 @@ def main(argv: list[str] | None = None) -> None:
     served = load_models(catalog, strict=True, lookups=False).models  # the live models: lists at depth 100
     manifest = index_dir() / MANIFEST_FILE
     recorded = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-    index = {"manifest": relative(manifest), "files": {name: entry["sha256"] for name, entry in sorted(recorded.items())}}
+    from recommender.comparison import TRAINED_PARTS
+
+    index = {"manifest": relative(manifest), "files": {name: entry["sha256"] for name, entry in sorted(recorded.items())},
+             **{part: read() for part, (_, read) in TRAINED_PARTS.items()}}
     args.out.mkdir(parents=True, exist_ok=True)
     results, seconds = evaluate(catalog, served, Protocol(), index, args.out / LEDGER_FILE)
     write(results, args.out)

@@ -297,6 +297,10 @@ def test_results_from_another_catalog_are_refused(results, catalog, tmp_path):
 
     other = {**results, "catalog": {**results["catalog"], "sha256": "0" * 64}}
     assert stale_reason(other, catalog) == "measured on another catalog"
+    retrained = {**results, "index": {**results["index"], "rankers": {"fans.lgb.txt": "0" * 64}}}
+    assert stale_reason(retrained, catalog) == "the trained rankers in data/rankers changed since"
+    reindexed = {**results, "index": {**results["index"], "multilingual": {"vectors.faiss": "0" * 64}}}
+    assert stale_reason(reindexed, catalog) == "the multilingual index changed since"
     path = tmp_path / "results.json"
     path.write_text(json.dumps(other), encoding="utf-8")
     with pytest.raises(ArtifactError, match="python scripts/evaluate.py"):
