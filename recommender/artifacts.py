@@ -104,19 +104,24 @@ def verify_manifest(manifest: dict[str, Any], directory: Path, checksum: str, ro
         )
     if built_for.get("rows") != rows:
         raise _fail(f"it covers {built_for.get('rows')} films but the catalog has {rows}")
-    recorded = manifest.get("files", {})
-    for roles in MODEL_FILES.values():
-        for name in roles.values():
-            path = directory / name
-            if name not in recorded:
-                raise _fail(f"the manifest does not list {name}")
-            if not path.is_file():
-                raise _fail(f"{path} is missing")
-            size = path.stat().st_size
-            if size != recorded[name]["bytes"]:
-                raise _fail(f"{path} has {size:,} bytes, the build wrote {recorded[name]['bytes']:,} (truncated or replaced)")
-            if file_sha256(path) != recorded[name]["sha256"]:
-                raise _fail(f"{path} does not match its sha256 in the manifest (corrupted or edited)")
+    verify_files(directory, manifest.get("files", {}), [name for roles in MODEL_FILES.values() for name in roles.values()], _fail)
+
+
+def verify_files(directory: Path, recorded: dict[str, Any], names: list[str], fail) -> None:
+    """Every named file is listed, present, and has the size and sha256 the manifest recorded; else
+    ``fail(problem)`` (each artifact's own ArtifactError, naming its rebuild command) is raised. Shared by
+    every artifact folder: the index, the multilingual index, the rankers and the lookups."""
+    for name in names:
+        path = directory / name
+        if name not in recorded:
+            raise fail(f"the manifest does not list {name}")
+        if not path.is_file():
+            raise fail(f"{path} is missing")
+        size = path.stat().st_size
+        if size != recorded[name]["bytes"]:
+            raise fail(f"{path} has {size:,} bytes, the build wrote {recorded[name]['bytes']:,} (truncated or replaced)")
+        if file_sha256(path) != recorded[name]["sha256"]:
+            raise fail(f"{path} does not match its sha256 in the manifest (corrupted or edited)")
 
 
 def _load_models(directory: Path, manifest: dict[str, Any], rows: int) -> dict[str, Recommender]:

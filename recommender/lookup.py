@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from queries.catalog import Catalog, data_dir, file_sha256, parse_manifest
+from queries.catalog import Catalog, data_dir, parse_manifest
 from queries.errors import ArtifactError
 from recommender import artifacts
 from recommender.base import Neighbours, Recommender
@@ -131,12 +131,8 @@ def verified_manifest(catalog: Catalog, directory: Path) -> dict[str, Any]:
         built_for = {key: manifest[key] for key in ("catalog", "index", "rankers")}
         if built_for != fingerprint(catalog):
             raise _fail("they were computed for another catalog, index or rankers")
-        for name, record in manifest["file_records"].items():
-            file = directory / name
-            if not file.is_file():
-                raise _fail(f"{file} is missing")
-            if file.stat().st_size != record["bytes"] or file_sha256(file) != record["sha256"]:
-                raise _fail(f"{file} does not match its size and sha256 in the manifest (corrupted or edited)")
+        listed = [name for entry in manifest["models"].values() for name in entry["files"].values()]
+        artifacts.verify_files(directory, manifest["file_records"], listed, _fail)
     except (KeyError, TypeError, AttributeError) as exc:
         raise _fail(f"{path} is malformed ({type(exc).__name__}: {exc})") from exc
     return manifest

@@ -66,9 +66,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from queries.catalog import Catalog, data_dir, file_sha256, load_catalog, parse_manifest
+from queries.catalog import Catalog, data_dir, load_catalog, parse_manifest
 from queries.errors import ArtifactError
 from queries.spanish import GENRES_ES
+from recommender import artifacts
 from recommender.base import Neighbours
 from recommender.embedding import EmbeddingRecommender, read_index
 from recommender.ranking import top_k
@@ -321,18 +322,7 @@ def verify_manifest(manifest: dict[str, Any], directory: Path, catalog: Catalog)
     if model.get("documents_sha256") != documents_sha256(documents(catalog.movies)):
         raise _fail("its documents differ from what recommender/multilingual.py writes now (template, genre names "
                     "or text cleaning changed)")
-    recorded = manifest.get("files", {})
-    for name in FILES.values():
-        path = directory / name
-        if name not in recorded:
-            raise _fail(f"the manifest does not list {name}")
-        if not path.is_file():
-            raise _fail(f"{path} is missing")
-        size = path.stat().st_size
-        if size != recorded[name]["bytes"]:
-            raise _fail(f"{path} has {size:,} bytes, the build wrote {recorded[name]['bytes']:,} (truncated or replaced)")
-        if file_sha256(path) != recorded[name]["sha256"]:
-            raise _fail(f"{path} does not match its sha256 in the manifest (corrupted or edited)")
+    artifacts.verify_files(directory, manifest.get("files", {}), list(FILES.values()), _fail)
 
 
 def load_multilingual(catalog: Catalog | None = None, directory: Path | None = None) -> MultilingualRecommender:

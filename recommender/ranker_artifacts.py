@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from queries.catalog import Catalog, data_dir, file_sha256, parse_manifest
+from queries.catalog import Catalog, data_dir, parse_manifest
 from queries.errors import ArtifactError
 from recommender import artifacts
 from recommender.base import Recommender
@@ -82,15 +82,7 @@ def verify_manifest(manifest: dict[str, Any], directory: Path, catalog: Catalog,
                     f"this one is {catalog.checksum[:12]}…)")
     if manifest.get("index", {}).get("files") != index_fingerprint(index_directory):
         raise _fail("they were trained on another index (data/index changed since)")
-    recorded = manifest.get("files", {})
-    for name in [*RANKER_FILES.values(), CO_LIKED_FILE]:
-        path = directory / name
-        if name not in recorded:
-            raise _fail(f"the manifest does not list {name}")
-        if not path.is_file():
-            raise _fail(f"{path} is missing")
-        if path.stat().st_size != recorded[name]["bytes"] or file_sha256(path) != recorded[name]["sha256"]:
-            raise _fail(f"{path} does not match its size and sha256 in the manifest (corrupted or edited)")
+    artifacts.verify_files(directory, manifest.get("files", {}), [*RANKER_FILES.values(), CO_LIKED_FILE], _fail)
 
 
 def save_co_liked(co_liked, path: Path) -> None:
