@@ -164,12 +164,16 @@ def index_bytes(index) -> int:
 def structure_bytes(model: Recommender) -> int:
     """What a model keeps in memory to answer, its own structures only (a model it reads is counted in that
     model's row): TF-IDF matrix + inverted index, the FAISS index, the per-field matrix, or a learned ranker's
-    booster + co-liked lists + catalog facts (``learned_parts``)."""
+    booster + co-liked lists + catalog facts (``learned_parts``); for a model served through a precomputed
+    lookup (``recommender.lookup``), its arrays (memory-mapped: an upper bound on what is resident) plus the
+    live model's structures."""
     from recommender.embedding import EmbeddingRecommender
     from recommender.field_embedding import FieldEmbeddingRecommender
     from recommender.learned import LearnedRecommender
     from recommender.tfidf import TfidfRecommender
 
+    if live_model(model) is not model:  # a precomputed lookup in front of the live model, which stays loaded
+        return lookup_bytes(model) + structure_bytes(live_model(model))
     if isinstance(model, TfidfRecommender):
         return sparse_bytes(model.matrix) + sparse_bytes(model.postings)
     if isinstance(model, EmbeddingRecommender):
@@ -179,6 +183,30 @@ def structure_bytes(model: Recommender) -> int:
     if isinstance(model, LearnedRecommender):
         return sum(learned_parts(model).values())
     return 0
+
+
+def live_model(model: Recommender) -> Recommender:
+    """The model behind a precomputed lookup (``recommender.lookup.LookupRecommender``: it keeps the live model
+    as ``live`` and answers item-to-item from arrays); any other model is its own live model."""
+    return vars(model).get("live", model) if hasattr(model, "__dict__") else model
+
+
+def lookup_bytes(model: Recommender) -> int:
+    """The bytes of a lookup's arrays (neighbour rows and scores, and a ranker's stored drivers); 0 for a live model."""
+    if live_model(model) is model:
+        return 0
+    arrays = (vars(model).get(name) for name in ("rows", "scores", "driver_features", "driver_values"))
+    return int(sum(array.nbytes for array in arrays if array is not None))
+
+
+def lookup_pair_bytes(depth: int) -> int:
+    """Bytes per film of one model's lookup: ``depth`` neighbour rows (int32) and scores (float32)."""
+    return depth * (4 + 4)
+
+
+def lookup_driver_bytes(depth: int, top: int = 3) -> int:
+    """Bytes per film of a ranker's stored "why": ``top`` feature indexes (int8) and values (float32) per pair."""
+    return depth * top * (1 + 4)
 
 
 def booster_bytes(booster, copies: int = 10) -> int:
@@ -241,6 +269,7 @@ def free_text_model(model: Recommender):
     from recommender.embedding import EmbeddingRecommender
     from recommender.field_embedding import FieldEmbeddingRecommender
 
+    model = live_model(model)
     if isinstance(model, FieldEmbeddingRecommender):
         model = model.text_model
     return model if isinstance(model, EmbeddingRecommender) else None
@@ -427,6 +456,9 @@ class ReplayEncoder:
 
 def describe(model: Recommender) -> str:
     """How a served model answers item-to-item (the note of its row)."""
+    if live_model(model) is not model:
+        return (f"precomputed lookup (top {model.depth} per film, memory-mapped .npy, {_mb(lookup_bytes(model))}; "
+                f"k > {model.depth} asks the live model) of: {describe(live_model(model))}")
     from recommender.embedding import EmbeddingRecommender
     from recommender.field_embedding import FieldEmbeddingRecommender
     from recommender.learned import LearnedRecommender
@@ -464,7 +496,8 @@ def recommender_rows(
     way (sklearn cosine row + sorted()) on the seed recipe's matrix as the speed-up anchor.
 
     Learned rankers also get a "why" row: ``contributions()`` (per-feature SHAP values) for the k films they
-    returned, as the comparison shows them. Free text is timed for ``search_models`` (default: the service's
+    returned, as the comparison shows them. A model served through a precomputed lookup gets a second row
+    (and "why" row) for its live model: what the lookup stores, and what a k beyond its depth costs. Free text is timed for ``search_models`` (default: the service's
     ``SEARCH_MODELS``, i.e. not the rankers, whose ``search`` is the multilingual model's); the memory column of
     a free-text row is the index plus the sentence encoder's weights (tracemalloc of a fresh load).
     """
@@ -487,33 +520,60 @@ def recommender_rows(
             original_p50, p95, model="original", films=films, runs=min(original_films, len(rows)), speedup=1.0,
             note="the ratio anchor: same seed recipe matrix, same answer",
         ))
+    def why_latency(model: Recommender) -> tuple[float, float]:
+        samples = []  # as the comparison calls it: right after similar() for the same film
+        for r in [rows[0], *rows]:  # the first one warms up
+            found = model.similar(r, k).rows
+            started = time.perf_counter()
+            model.contributions(r, found)  # type: ignore[attr-defined]
+            samples.append(time.perf_counter() - started)
+        return percentiles_ms(samples[1:])
+
     for name, model in recommenders.items():
+        live = live_model(model)
         p50, p95 = latency(lambda r, model=model: model.similar(r, k), rows)
         note = describe(model)
-        if isinstance(model, LearnedRecommender):
-            parts = learned_parts(model)
-            note += ("; memory: booster " + _mb(parts["booster"]) + " (RSS of loading it)"
+        if isinstance(live, LearnedRecommender):
+            parts = learned_parts(live)
+            note += ("; memory: " + (f"lookup {_mb(lookup_bytes(model))} + " if live is not model else "")
+                     + "booster " + _mb(parts["booster"]) + " (RSS of loading it)"
                      + (f" + co-liked lists {_mb(parts['co_liked'])}" if parts["co_liked"] else "")
                      + f" + catalog facts {_mb(parts['facts'])} (shared by both rankers); the text models it reads "
                      "are in their own rows")
-            fallback = sum(model.uses_fallback(r) for r in rows)
-            if model.fallback is not None:
+            if live.fallback is not None:
+                fallback = sum(live.uses_fallback(r) for r in rows)
                 note += f"; {fallback} of the {len(rows)} films have no co-likes: the content ranker answers them"
-        memory = structure_bytes(model)
         results.append(row(
             "in-process", f"item-to-item k={k}: {name}", p50, p95, model=name, films=films, runs=len(rows),
             speedup=None if original_p50 is None else original_p50 / p50,
-            memory_mb=memory / 2**20, **judged(p95, ITEM_TARGET_MS[4_800], "p95"), note=note,
+            memory_mb=structure_bytes(model) / 2**20, **judged(p95, ITEM_TARGET_MS[4_800], "p95"), note=note,
         ))
-        if isinstance(model, LearnedRecommender):
-            found = {r: model.similar(r, k).rows for r in rows}
-            p50, p95 = latency(lambda r, model=model: model.contributions(r, found[r]), rows)
+        if live is not model:
+            p50, p95 = latency(lambda r, live=live: live.similar(r, k), rows)
+            results.append(row(
+                "in-process", f"item-to-item k={k}, live model (no lookup): {name}", p50, p95, model=name, films=films,
+                runs=len(rows), speedup=None if original_p50 is None else original_p50 / p50,
+                memory_mb=structure_bytes(live) / 2**20,
+                note=f"{describe(live)}; what the lookup stores for every film (scripts/precompute_neighbours.py) "
+                f"and what k > {model.depth} costs",
+            ))
+        if isinstance(live, LearnedRecommender):
+            p50, p95 = why_latency(model)
             results.append(row(
                 "in-process", f"why k={k}: {name}.contributions() for its {k} results", p50, p95, model=name,
                 films=films, runs=len(rows),
-                note="LightGBM SHAP values (pred_contrib) of the results' features, recomputed from the pool; "
-                "on top of the item-to-item time above",
+                note=("the stored top contributions of each listed pair (lookup)" if live is not model else
+                      "LightGBM SHAP values (pred_contrib) of the results' features")
+                + ", called right after similar() for the same film (as the comparison does); on top of the "
+                "item-to-item time above",
             ))
+            if live is not model:
+                p50, p95 = why_latency(live)
+                results.append(row(
+                    "in-process", f"why k={k}, live model (no lookup): {name}.contributions() for its {k} results",
+                    p50, p95, model=name, films=films, runs=len(rows),
+                    note="LightGBM SHAP values (pred_contrib) of the results' features, right after the live similar()",
+                ))
     for name in [name for name in search_models if name in recommenders]:
         model = recommenders[name]
         started = time.perf_counter()
@@ -583,6 +643,7 @@ SCALED_ITEM_MODELS = {
     "tfidf": "inverted index",
     "document_embedding": "whole-document MiniLM, exact FAISS flat, 1 thread",
     "embedding": "per-field MiniLM, exact NumPy",
+    "lookup": "precomputed neighbours of any model, read from arrays",
 }
 # Free text on synthetic catalogs: model -> (name in the rows, encoder): an encoded text, then a flat search.
 SCALED_TEXT_MODELS = {"multilingual": ("multilingual", "USE multilingual in NumPy"),
@@ -593,7 +654,8 @@ def scaled_models(
     films: int, seed_like: sp.csr_matrix, tfidf_like: sp.csr_matrix, tfidf_vectorizer, vectors: np.ndarray,
     encode: Callable[[str], np.ndarray], field_vectors: np.ndarray | None = None,
     field_weights: Mapping[str, float] | None = None, multilingual_vectors: np.ndarray | None = None,
-    multilingual_encode: Callable[[str], np.ndarray] | None = None,
+    multilingual_encode: Callable[[str], np.ndarray] | None = None, multilingual_prior: np.ndarray | None = None,
+    lookup_depth: int | None = None,
 ) -> dict[str, Recommender]:
     """The index models rebuilt on a synthetic catalog of ``films`` (the learned rankers are trained for the
     real catalog only: they are measured there).
@@ -604,7 +666,11 @@ def scaled_models(
     text -> (1, d) query vector (the real sentence model in the benchmark, a fake in tests), cached so searches
     time FAISS alone. Optional: ``field_vectors`` (fields, films, d) in ``field_weights``' order (e.g.
     ``synthetic_field_vectors``) -> the per-field model "embedding" as served; ``multilingual_vectors`` and
-    ``multilingual_encode`` -> the multilingual free-text model.
+    ``multilingual_encode`` -> the multilingual free-text model (``multilingual_prior``: its popularity prior,
+    one value per film, as ``multilingual.popularity_prior`` gives; none: zeros). ``lookup_depth``: a
+    precomputed-neighbours lookup ("lookup", ``recommender.lookup.LookupRecommender``) of that depth in front of
+    the whole-document model, with random neighbour arrays (a lookup's cost and memory do not depend on what it
+    stores; the app memory-maps the arrays from disk, here they are in RAM).
     """
     from recommender.embedding import EmbeddingRecommender, flat_index
     from recommender.field_embedding import FieldEmbeddingRecommender
@@ -627,8 +693,17 @@ def scaled_models(
     if multilingual_vectors is not None:
         if multilingual_encode is None or len(multilingual_vectors) != films:
             raise ValueError("multilingual vectors need multilingual_encode and one row per film")
-        models["multilingual"] = MultilingualRecommender(flat_index(multilingual_vectors),
-                                                         FixedEncoder(multilingual_encode, cache=True))  # type: ignore[arg-type]
+        models["multilingual"] = MultilingualRecommender(
+            flat_index(multilingual_vectors), prior=multilingual_prior,
+            encoder=FixedEncoder(multilingual_encode, cache=True),  # type: ignore[arg-type]
+        )
+    if lookup_depth:
+        from recommender.lookup import LookupRecommender
+
+        rng = np.random.default_rng(SEED + 5)
+        neighbours = rng.integers(0, films, (films, lookup_depth), dtype=np.int32)
+        scores = np.sort(rng.random((films, lookup_depth), dtype=np.float32), axis=1)[:, ::-1].copy()
+        models["lookup"] = LookupRecommender(document, neighbours, scores)  # type: ignore[arg-type]
     return models
 
 
@@ -656,14 +731,21 @@ def scaling_rows(
         if name not in models:
             continue
         model = models[name]
+        note = ""
         if name == "embedding":
             how = f"per-field MiniLM, {len(model.weights)} weighted fields, exact NumPy"  # type: ignore[attr-defined]
+            note = ("the served \"embedding\": synthetic per-field vectors (each film copies a real film's fields + "
+                    "noise; empty fields stay empty)")
+        elif name == "lookup":
+            how = f"precomputed top {model.depth} of any model, read from arrays"  # type: ignore[attr-defined]
+            note = ("memory: one model's neighbour rows + scores (int32 + float32; the rankers' stored drivers add "
+                    f"{lookup_driver_bytes(model.depth) / lookup_pair_bytes(model.depth):.1f}× that); in RAM here, "  # type: ignore[attr-defined]
+                    "memory-mapped from disk in the app")
         p50, p95 = latency(lambda r, model=model: model.similar(r, k), rows)
+        memory = lookup_bytes(model) if name == "lookup" else structure_bytes(model)
         results.append(row(
             section, f"item-to-item k={k}: {name} ({how})", p50, p95, model=name, films=films, runs=len(rows),
-            speedup=original_p50 / p50, memory_mb=structure_bytes(model) / 2**20, **judged(p95, target, "p95"),
-            note="the served \"embedding\": synthetic per-field vectors (each film copies a real film's fields + "
-            "noise; empty fields stay empty)" if name == "embedding" else "",
+            speedup=original_p50 / p50, memory_mb=memory / 2**20, **judged(p95, target, "p95"), note=note,
         ))
 
     for name, (served, how) in SCALED_TEXT_MODELS.items():
@@ -820,6 +902,7 @@ def extrapolate_rows(rows: list[dict], films: int = EXTRAPOLATE_TO, data: str = 
         (f"item-to-item k={K}: tfidf (", "item-to-item: tfidf (inverted index)"),
         (f"item-to-item k={K}: document_embedding (", "item-to-item: document_embedding (exact FAISS flat)"),
         (f"item-to-item k={K}: embedding (", "item-to-item: embedding (per field, exact NumPy)"),
+        (f"item-to-item k={K}: lookup (", "item-to-item: any model by lookup (memory: one model's arrays)"),
         *((f"free text: FAISS flat search of an encoded text: {served} (", f"free text: FAISS flat search of an encoded "
            f"text: {served}") for served, _ in SCALED_TEXT_MODELS.values()),
         ("free text: tfidf", "free text: tfidf"),

@@ -6,15 +6,16 @@ weights and NumPy, which the app loads anyway, and takes a few milliseconds for 
 The offline index build keeps sentence-transformers (batched, bf16); tests check that both give the
 same vectors (cosine > 0.9999), so queries and the index stay in one space.
 
-The model is the bundled package's files, read as they are: ``tokenizer.json`` through the
-``tokenizers`` library (the same fast tokenizer transformers uses), ``model.safetensors`` through
-``safetensors.numpy``. Architecture (config.json): BERT, 6 layers, hidden 384, 12 heads, GELU,
+The model is the package's files, read as they are (from a folder or as bytes from an archive):
+``tokenizer.json`` through the ``tokenizers`` library (the same fast tokenizer transformers uses),
+``model.safetensors`` through ``safetensors.numpy``. Architecture (config.json): BERT, 6 layers, hidden 384, 12 heads, GELU,
 LayerNorm eps 1e-12, absolute positions; then mean pooling and L2 normalisation (modules.json).
 """
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -40,20 +41,32 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 class NumpyMiniLM:
     """``encode(text)`` -> (1, 384) float32 unit vector, as SentenceTransformer(...).encode would give."""
 
+    FILES = ("config.json", "tokenizer.json", "model.safetensors")  # all it reads
+
     def __init__(self, model_dir: Path) -> None:
-        from safetensors.numpy import load_file
+        self._load({name: (model_dir / name).read_bytes() for name in self.FILES}, str(model_dir))
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes], source: str = "the model files") -> NumpyMiniLM:
+        """From the FILES' bytes (e.g. read from a package's zip archive without extracting it)."""
+        encoder = cls.__new__(cls)
+        encoder._load(files, source)
+        return encoder
+
+    def _load(self, files: Mapping[str, bytes], source: str) -> None:
+        from safetensors.numpy import load
         from tokenizers import Tokenizer
 
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        config = json.loads(files["config.json"])
         if config.get("model_type") != "bert" or config.get("hidden_act") != "gelu":
-            raise ValueError(f"{model_dir} is not the BERT/GELU model this encoder implements")
+            raise ValueError(f"{source} is not the BERT/GELU model this encoder implements")
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        weights = load_file(str(model_dir / "model.safetensors"))
+        weights = load(files["model.safetensors"])
         self.w = {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in weights.items()
                   if array.dtype != np.int64}
         # Linear layers as (in, out) so x @ W needs no transpose per call.

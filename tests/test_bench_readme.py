@@ -220,6 +220,25 @@ def test_queue_paragraph_names_the_app_settings_when_the_run_recorded_them():
             "`state_session_capacity=200`)") in text
 
 
+def test_lookups_add_the_live_models_and_the_precompute_time():
+    results = fake_results()
+    results["rows"] += [
+        row("in-process", f"item-to-item k=10, live model (no lookup): {name}", p50, p50 * 2, films=FILMS)
+        for name, p50 in (("embedding", 2.5), ("parecidas", 6.0), ("fans", 15.0))
+    ] + [
+        row("in-process", f"why k=10, live model (no lookup): {name}.contributions() for its 10 results", p50, p50 * 2,
+            films=FILMS) for name, p50 in (("parecidas", 4.0), ("fans", 5.0))
+    ] + [row("index build", "scripts/precompute_neighbours.py total (from data/lookups/manifest.json)", 190.2, unit="s")]
+    block = bench.readme_block(results, fake_load())
+    assert table_row(block, "the same computed live")[1] == ("embedding 2.50 / 5.00 ms; parecidas 6.00 / 12.0 ms; "
+                                                            "fans 15.0 / 30.0 ms (p50 / p95)")
+    why = table_row(block, "their \"why\"")
+    assert why[0].endswith("on top: stored / computed live")
+    assert why[1] == "1.20 / 1.60 ms (p95 ≤ 2.40) / 4.00 / 5.00 ms (p95 ≤ 10.0)"
+    assert table_row(block, "their memory")[1] == "parecidas 2.6 MB; fans 14 MB; training 413 s; precompute 190 s"
+    assert "the same computed live" not in bench.readme_block(fake_results(), fake_load())  # no lookups: no such row
+
+
 def test_every_model_meeting_the_target_is_said_so():
     text = " ".join(bench.readme_block(fake_results(field_p95_at_scale=1.6), fake_load()).split())
     assert "at 45,000 films the item-to-item target (p95 ≤ 5 ms) is met by every model." in text

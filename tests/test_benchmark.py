@@ -144,6 +144,7 @@ def test_scaling_rows_on_a_small_synthetic_catalog(like_matrices):
         total = next(row for row in rows if row["what"] == f"free text: {served} total (encode + search)")
         assert total["target"] == "p50 ≤ 25 ms"
     assert not any("hybrid" in what for what in whats)
+    assert not any(what.startswith("item-to-item k=10: lookup (") for what in whats)  # none asked for
     only_index = benchmark.scaled_models(FILMS, seed, rich, vectorizer, benchmark.synthetic_vectors(FILMS, DIMENSION),
                                          fake_encode)
     assert set(only_index) == {"seed_tfidf", "tfidf", "document_embedding"}
@@ -152,6 +153,24 @@ def test_scaling_rows_on_a_small_synthetic_catalog(like_matrices):
     check_rows(rows, "scaling")
     assert not any("multilingual" in row["what"] or row["what"].startswith("item-to-item k=10: embedding (")
                    for row in rows)
+
+
+def test_scaling_rows_time_a_precomputed_lookup_and_count_its_arrays(like_matrices):
+    pytest.importorskip("recommender.lookup")
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    seed, rich = like_matrices
+    vectorizer = TfidfVectorizer().fit([f"term{i}" for i in range(rich.shape[1])])
+    models = benchmark.scaled_models(FILMS, seed, rich, vectorizer, benchmark.synthetic_vectors(FILMS, DIMENSION),
+                                     fake_encode, lookup_depth=50)
+    assert models["lookup"].live is models["document_embedding"]
+    assert len(models["lookup"].similar(7, 10)) == 10
+    rows = benchmark.scaling_rows(models, {}, query_films=10, original_films=2, texts=["term1"])
+    lookup = next(row for row in rows if row["what"].startswith("item-to-item k=10: lookup ("))
+    assert lookup["memory_mb"] == pytest.approx(FILMS * 50 * 8 / 2**20, abs=0.05)  # its arrays, not the live model's
+    assert "precomputed top 50" in lookup["what"] and "memory-mapped" in lookup["note"]
+    extrapolated = benchmark.extrapolate_rows([{**lookup, "films": films} for films in (45_000, 200_000)])
+    assert [row["what"] for row in extrapolated] == ["item-to-item: any model by lookup (memory: one model's arrays)"]
 
 
 # ------------------------------------------------------------------ the served models on the real catalog (fakes)
@@ -228,6 +247,41 @@ def test_recommender_rows_cover_every_served_model_the_rankers_why_and_free_text
     assert multilingual["memory_mb"] == pytest.approx(len(catalog) * DIMENSION * 4 / 2**20 + 1.0, abs=0.1)
     assert "whole-document" in by_what["free text k=10: embedding"]["note"]
     assert by_what["free text k=10: tfidf"]["memory_mb"] is None
+
+
+def test_recommender_rows_time_lookups_and_their_live_models(served_fakes, monkeypatch):
+    """Served through precomputed lookups (``recommender.lookup``): the served rows are the lookups, and each gets
+    a live-model row (what the lookup stores); the rankers' why gets both too."""
+    lookup = pytest.importorskip("recommender.lookup")
+    catalog, served = served_fakes
+    films, depth = len(catalog), 50
+    rng = np.random.default_rng(4)
+
+    def wrapped(model, drivers: bool):
+        rows = rng.integers(0, films, (films, depth), dtype=np.int32)
+        scores = np.sort(rng.random((films, depth), dtype=np.float32), axis=1)[:, ::-1].copy()
+        if not drivers:
+            return lookup.LookupRecommender(model, rows, scores)
+        names = (*model.feature_names, "co_liked_prior")
+        features = rng.integers(0, len(names), (films, depth, 3), dtype=np.int8)
+        return lookup.LookupRecommender(model, rows, scores, features, rng.random((films, depth, 3), dtype=np.float32), names)
+
+    models = {**served, "embedding": wrapped(served["embedding"], False), "fans": wrapped(served["fans"], True)}
+    monkeypatch.setattr(benchmark, "encoder_loader", lambda model: lambda: np.ones(2**18, dtype=np.float32))
+    rows = benchmark.recommender_rows(catalog, models, query_films=8, original_films=2, texts=["toys"],
+                                      search_models=("embedding",))
+    check_rows(rows, "in-process")
+    by_what = {row["what"]: row for row in rows}
+    assert by_what["item-to-item k=10: embedding"]["note"].startswith("precomputed lookup (top 50 per film")
+    live = by_what["item-to-item k=10, live model (no lookup): embedding"]
+    assert live["target"] is None and "what the lookup stores" in live["note"]
+    arrays = films * depth * 8 / 2**20
+    assert by_what["item-to-item k=10: embedding"]["memory_mb"] == pytest.approx(live["memory_mb"] + arrays, abs=0.1)
+    assert "item-to-item k=10, live model (no lookup): parecidas" not in by_what  # not wrapped: one row
+    assert by_what["why k=10: fans.contributions() for its 10 results"]["note"].startswith("the stored top")
+    assert "why k=10, live model (no lookup): fans.contributions() for its 10 results" in by_what
+    assert "lookup" in by_what["item-to-item k=10: fans"]["note"]
+    assert "whole-document" in by_what["free text k=10: embedding"]["note"]  # free text goes past the lookup
 
 
 def test_learned_parts_count_booster_co_liked_and_facts(served_fakes):
@@ -332,7 +386,8 @@ def test_replay_encoder_replays_the_per_field_texts_too():
 
 
 def test_bench_builds_a_synthetic_data_folder_the_app_serves(tmp_path, monkeypatch):
-    """What `scripts/bench.py` launches the app on at 45k, here at 5,000 films: the app serves every model there."""
+    """What `scripts/bench.py` launches the app on at 45k, here at 5,000 films: the app serves every model there
+    (through lookups too when the real catalog has them)."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import bench
 
@@ -352,4 +407,19 @@ def test_bench_builds_a_synthetic_data_folder_the_app_serves(tmp_path, monkeypat
         assert source in models["embedding"].text_model.similar(copy, 3).rows.tolist()
         assert source in models["multilingual"].similar(copy, 3).rows.tolist()
     assert len(models["fans"].similar(real + 5, 5)) == 5
+    if (ROOT / "data" / "lookups" / "manifest.json").is_file():
+        assert benchmark.live_model(models["fans"]) is not models["fans"]  # served by lookup, as on the real catalog
+        assert models["fans"].similar(copy, 5).rows.tolist() == models["fans"].similar(source, 5).rows.tolist()
     assert service.search("toys that come to life", 3, catalog=catalog, recommenders=models).models
+
+
+def test_the_evaluation_endpoint_is_exercised_with_one_of_its_films():
+    """The app answers evaluacion_pelicula only for a film the evaluation has a view of (they change with the protocol)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench
+
+    from recommender import comparison
+
+    labels = [label for label, _ in comparison.film_choices(comparison.load_results())]
+    assert bench.endpoint_args("evaluacion_pelicula")[0] in labels
+    assert bench.endpoint_args("score_titulo") == ["Titanic"]
