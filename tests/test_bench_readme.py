@@ -169,7 +169,7 @@ def test_highlights_carry_the_targets_of_their_rows_and_none_for_raw_gradio_call
     assert table_row(block, "their memory")[1] == "parecidas 2.6 MB; fans 14 MB; training 413 s"
     free = table_row(block, "free text:")
     assert free == ["free text: multilingual (USE, the default) / TF-IDF / embeddings (MiniLM) (encoding the new text "
-                    "included)", "3.10 / 0.500 / 8.50 ms (p95 ≤ 9.50)", "p50 ≤ 25 ms ✓"]
+                    "included; the target is the default's)", "3.10 / 0.500 / 8.50 ms (p95 ≤ 9.50)", "p50 ≤ 25 ms ✓"]
     assert table_row(block, "the free-text models' memory")[1] == "126 / 100 MB"
     assert "hybrid" not in block
     raw = table_row(block, "raw Gradio API without")
