@@ -9,8 +9,13 @@ the app verifies at start-up.
     python scripts/build_index.py --data-dir DIR             # DIR/movies.parquet -> DIR/index/
     python scripts/build_index.py --limit 300 --out /tmp/ix  # first 300 films (tests, quick tries)
     python scripts/build_index.py --threads 1                # when other work keeps the second core busy
+    python scripts/build_index.py --engine ray               # encoding on a local Ray (Ray Data map_batches)
+    python scripts/build_index.py --engine ray --ray-address auto   # ... on the cluster `ray start` runs here
 
-Same catalog, same libraries, same CPU -> byte-identical model files, rows in catalog order.
+Same catalog, same libraries, same CPU -> byte-identical model files, rows in catalog order. The default engine
+is this single process and needs no Ray; ``--engine ray`` (pip install -r requirements-scale.txt) runs the
+per-film encoding steps (whole document, then every field) as Ray Data stages (scripts/ray_engine.py) and
+writes the same files and manifest fields: vectors equal to the local build's within float tolerance.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,6 +41,9 @@ from queries.errors import ArtifactError  # noqa: E402
 from recommender import artifacts, documents, sentence_model  # noqa: E402
 from recommender.embedding import flat_index, write_index  # noqa: E402
 from recommender.tfidf import SEED_PARAMS, TFIDF_PARAMS, fit_tfidf, matrix_to_npz, vectorizer_to_json  # noqa: E402
+
+if TYPE_CHECKING:
+    from scripts.ray_engine import RayEngine  # optional extra: imported at run time only with --engine ray
 
 BATCH_SIZE = 16  # measured on 2 cores: 16 beat 8, 32 and 64 (bigger batches fall out of cache)
 # Fields are short (a title, a genre list): per-batch overhead dominates, so bigger batches. Measured on the
@@ -56,6 +64,7 @@ class BuildReport:
     seconds: dict[str, float] = field(default_factory=dict)
     checks: dict[str, float] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    engine: dict[str, Any] = field(default_factory=dict)
 
 
 def sample_rows(n: int, size: int) -> np.ndarray:
@@ -124,9 +133,31 @@ def min_cosine(stored: np.ndarray, vectors: np.ndarray) -> float:
 def build_index(
     catalog_path: Path, out_dir: Path, limit: int | None = None, batch_size: int = BATCH_SIZE,
     precision: str = "auto", model=None, progress: bool = True, threads: int | None = None,
-    field_batch_size: int = FIELD_BATCH_SIZE,
+    field_batch_size: int = FIELD_BATCH_SIZE, engine: str | RayEngine = "local",
 ) -> BuildReport:
-    """Everything the app's recommenders read, written to ``out_dir``; ``model`` lets tests reuse one."""
+    """Everything the app's recommenders read, written to ``out_dir``; ``model`` lets tests reuse one.
+
+    ``engine`` is "local" (this process), "ray" (a local Ray with default settings) or a configured
+    ``scripts.ray_engine.RayEngine``; Ray is imported only for the latter two.
+    """
+    if isinstance(engine, str) and engine not in ("local", "ray"):
+        raise ValueError(f"unknown engine {engine!r}: 'local', 'ray' or a scripts.ray_engine.RayEngine")
+    if engine == "ray":
+        from scripts.ray_engine import RayEngine
+
+        engine = RayEngine(progress=progress)
+    try:
+        return _build_index(catalog_path, out_dir, limit, batch_size, precision, model, progress, threads,
+                            field_batch_size, None if engine == "local" else engine)
+    finally:
+        if engine != "local":
+            engine.shutdown()
+
+
+def _build_index(
+    catalog_path: Path, out_dir: Path, limit: int | None, batch_size: int, precision: str, model, progress: bool,
+    threads: int | None, field_batch_size: int, ray_engine: RayEngine | None,
+) -> BuildReport:
     started = time.perf_counter()
     clock = time.perf_counter()
 
@@ -159,16 +190,28 @@ def build_index(
         print(f"{name}: {model_.matrix.shape[1]:,} terms, {model_.matrix.nnz / len(movies):.1f} per film")
     lap("tfidf")
 
-    # 4. Sentence embeddings, with a progress bar. bf16 where the CPU has it, checked against fp32.
+    # 4. Sentence embeddings, with a progress bar. bf16 where the CPU has it, checked against fp32. With Ray the
+    #    workers encode (each loads the model once); this process keeps its own copy for the checks.
     import torch
 
-    torch.set_num_threads(threads or min(2, os.cpu_count() or 1))
+    threads = threads or min(2, os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    if ray_engine is not None:
+        ray_engine.start()
+        lap("start ray")
     encoder = model if model is not None else sentence_model.load_sentence_model()
     lap("load sentence model")
     if precision == "auto":
         precision = "bf16" if sentence_model.bf16_supported() else "fp32"
-    vectors = sentence_model.encode(encoder, texts["embedding"], batch_size, precision, progress=progress)
-    lap("encode")
+    if ray_engine is None:
+        vectors = sentence_model.encode(encoder, texts["embedding"], batch_size, precision, progress=progress)
+        lap("encode")
+    else:  # one Ray Data pipeline for both encoding steps (step 6's fields too): one model load per worker
+        print(f"Encoding documents and fields on Ray ({precision}):")
+        field_texts = documents.field_documents(movies)
+        vectors, field_vectors, field_seconds = ray_engine.encode_documents_and_fields(
+            texts["embedding"], field_texts, documents.FIELDS, batch_size, field_batch_size, precision)
+        lap("encode + encode fields")
     if precision != "fp32":
         probe = sample_rows(len(movies), PRECISION_CHECK_DOCS)
         reference = sentence_model.encode(encoder, [texts["embedding"][i] for i in probe.tolist()], batch_size, "fp32")
@@ -189,9 +232,10 @@ def build_index(
 
     # 6. Per-field embeddings: every field of every film encoded on its own (same model and precision, bigger
     #    batches), stored as float16 (fields, films, dimension). Check bf16 against fp32 and float16 storage.
-    print(f"Per-field embeddings ({precision}, {len(documents.FIELDS)} fields):")
-    field_texts = documents.field_documents(movies)
-    field_vectors, field_seconds = encode_fields(encoder, field_texts, index.d, field_batch_size, precision, progress)
+    if ray_engine is None:
+        print(f"Per-field embeddings ({precision}, {len(documents.FIELDS)} fields):")
+        field_texts = documents.field_documents(movies)
+        field_vectors, field_seconds = encode_fields(encoder, field_texts, index.d, field_batch_size, precision, progress)
     present = np.linalg.norm(field_vectors, axis=2) > 0
     assert np.allclose(np.linalg.norm(field_vectors[present], axis=1), 1.0, atol=1e-3), "field embeddings are not unit vectors"
     if precision != "fp32":
@@ -204,7 +248,7 @@ def build_index(
     report.checks["embedding_fields float16 vs float32 min cosine"] = min_cosine(stored[present], field_vectors[present])
     print(f"Per-field embeddings: {' × '.join(f'{size:,}' for size in stored.shape)} {stored.dtype.name}, "
           f"{int(present.sum()):,} vectors + {int((~present).sum()):,} zero rows (empty fields), {stored.nbytes / 1e6:.1f} MB")
-    lap("encode fields")
+    lap("encode fields" if ray_engine is None else "field checks")
 
     # 7. Write the artifacts, then the manifest (last: it vouches for the files above).
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -217,9 +261,19 @@ def build_index(
     np.save(out_dir / artifacts.MODEL_FILES["embedding_fields"]["vectors"], stored, allow_pickle=False)
     lap("write")
     report.seconds["total"] = round(time.perf_counter() - started, 2)
+    report.engine = ray_engine.describe() if ray_engine is not None else {
+        "name": "local", "workers": 1, "workers_used": 1, "threads_per_worker": threads, "address": None,
+        "cluster_cpus": os.cpu_count(), "ray_version": None, "worker_restarts": 0,
+        "worker_seconds": {stage: report.seconds[stage] for stage in ("encode", "encode fields")},
+    }
     manifest = {
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": report.seconds,
+        # Who encoded: "local" (this process, `threads` torch threads) or "ray" (`workers` Ray actors). Wall time
+        # per stage is build_seconds (a Ray build encodes documents and fields in one stage, "encode + encode
+        # fields"); worker_seconds is the encoding time per step summed over workers. In a Ray build the per-field
+        # encode_seconds below are worker-seconds too (workers encode fields side by side).
+        "engine": report.engine,
         "checks": report.checks,
         "catalog": {"file": CATALOG_FILE, "sha256": catalog.checksum, "rows": len(movies), "limit": limit},
         "models": {
@@ -265,6 +319,10 @@ def print_summary(report: BuildReport) -> None:
     print(f"| {'total':<28} | {total / 1e6:>6.2f} MB |")
     print("\nChecks: " + "; ".join(f"{name} = {value:.6f}" for name, value in report.checks.items()))
     print("Seconds: " + ", ".join(f"{step} {seconds:.1f}" for step, seconds in report.seconds.items()))
+    engine = report.engine
+    print(f"Engine: {engine['name']}, {engine['workers']} worker(s) × {engine['threads_per_worker']} thread(s), "
+          f"{engine['worker_restarts']} worker restart(s); encoding worker-seconds "
+          + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in engine["worker_seconds"].items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,17 +334,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: min(2, cores)); 1 is far faster when other work keeps a core busy")
+                        help="torch threads (default: min(2, cores)); 1 is far faster when other work keeps a core busy"
+                             " (with --engine ray: this process's checks only)")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: this process (default, no Ray); ray: encode on Ray Data (requirements-scale.txt)")
+    parser.add_argument("--ray-address", default=None,
+                        help="join this Ray cluster (auto, HOST:6379, ray://HOST:10001) instead of starting a local Ray;"
+                             " a cluster with token authentication also needs RAY_AUTH_MODE=token here")
+    parser.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: cluster CPUs // cpus per worker)")
+    parser.add_argument("--ray-cpus-per-worker", type=int, default=1, help="CPUs (= torch threads) per Ray worker")
     args = parser.parse_args(argv)
     if args.limit is not None and args.out is None:
         parser.error("--limit writes a partial index: pass --out DIR so it cannot replace the app's index")
     if args.limit is not None and args.limit < 2:
         parser.error("--limit must be at least 2")
+    if args.engine != "ray" and (args.ray_address or args.ray_workers or args.ray_cpus_per_worker != 1):
+        parser.error("--ray-address, --ray-workers and --ray-cpus-per-worker need --engine ray")
+    engine: str | RayEngine = "local"
+    if args.engine == "ray":
+        try:
+            from scripts.ray_engine import RayEngine
+        except ImportError as exc:
+            print(f"--engine ray needs Ray: pip install -r requirements-scale.txt ({exc})", file=sys.stderr)
+            return 2
+        engine = RayEngine(address=args.ray_address, workers=args.ray_workers,
+                           cpus_per_worker=args.ray_cpus_per_worker, progress=not args.no_progress)
     base = args.data_dir or data_dir()
     try:
         report = build_index(
             base / CATALOG_FILE, args.out or artifacts.index_dir(base), args.limit, args.batch_size, args.precision,
-            progress=not args.no_progress, threads=args.threads,
+            progress=not args.no_progress, threads=args.threads, engine=engine,
         )
     except ArtifactError as exc:
         print(f"Index build failed: {exc}", file=sys.stderr)
