@@ -19,6 +19,7 @@ import contextlib
 import html
 import inspect
 import json
+import sys
 import textwrap
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -60,6 +61,8 @@ def recommender_problem() -> str | None:
         load_recommenders()
     except ArtifactError as error:
         return str(error)
+    for part, problem in service.serving_problems().items():  # optional parts left out: say so in the log
+        print(f"Not served ({part}): {problem}", file=sys.stderr)
     return None
 
 
