@@ -77,9 +77,16 @@ def library_versions() -> dict[str, str]:
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
     """Record every model file's size and sha256, then write manifest.json (sorted keys: stable diffs)."""
     files = [name for roles in MODEL_FILES.values() for name in roles.values()]
-    manifest = {**manifest, "format": MANIFEST_FORMAT, "files": {name: file_record(directory / name) for name in files}}
+    return write_checked_manifest(directory, manifest, files, MANIFEST_FORMAT)
+
+
+def write_checked_manifest(directory: Path, manifest: dict[str, Any], files: list[str], manifest_format: int,
+                           files_key: str = "files") -> Path:
+    """``manifest`` plus its format and every listed file's size and sha256 (under ``files_key``), written as
+    manifest.json with sorted keys (stable diffs). Shared by every artifact folder; written last by each build."""
+    body = {**manifest, "format": manifest_format, files_key: {name: file_record(directory / name) for name in files}}
     path = directory / MANIFEST_FILE
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 

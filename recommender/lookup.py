@@ -11,7 +11,6 @@ in only the rows asked for and several app processes on one host share the pages
 """
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -61,11 +60,7 @@ def fingerprint(catalog: Catalog) -> dict[str, Any]:
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
     files = [name for entry in manifest["models"].values() for name in entry["files"].values()]
-    body = {**manifest, "format": MANIFEST_FORMAT,
-            "file_records": {name: artifacts.file_record(directory / name) for name in sorted(files)}}
-    path = directory / MANIFEST_FILE
-    path.write_text(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return artifacts.write_checked_manifest(directory, manifest, files, MANIFEST_FORMAT, files_key="file_records")
 
 
 class LookupRecommender:

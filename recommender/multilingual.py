@@ -286,13 +286,7 @@ class MultilingualRecommender(EmbeddingRecommender):
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
     """Record every file's size and sha256, then write manifest.json (the build's last step)."""
-    from recommender.artifacts import file_record
-
-    files = {name: file_record(directory / name) for name in FILES.values()}
-    manifest = {**manifest, "format": MANIFEST_FORMAT, "files": files}
-    path = directory / MANIFEST_FILE
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return artifacts.write_checked_manifest(directory, manifest, list(FILES.values()), MANIFEST_FORMAT)
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:

@@ -8,7 +8,6 @@ similarities it was trained to read.
 """
 from __future__ import annotations
 
-import json
 import threading
 from importlib import metadata
 from pathlib import Path
@@ -59,12 +58,7 @@ def index_fingerprint(index_directory: Path | None = None) -> dict[str, str]:
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
     """Record every file's size and sha256 and write manifest.json last (sorted keys: stable diffs)."""
-    names = [*RANKER_FILES.values(), CO_LIKED_FILE]
-    record = {name: artifacts.file_record(directory / name) for name in names}
-    path = directory / MANIFEST_FILE
-    body = {**manifest, "format": MANIFEST_FORMAT, "files": record}
-    path.write_text(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    return artifacts.write_checked_manifest(directory, manifest, [*RANKER_FILES.values(), CO_LIKED_FILE], MANIFEST_FORMAT)
 
 
 def read_manifest(directory: Path | None = None) -> dict[str, Any]:
