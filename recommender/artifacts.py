@@ -183,12 +183,14 @@ def load_recommenders(catalog: Catalog | None = None, directory: Path | None = N
         return _cache[key]
 
 
-def load_field_vectors(catalog: Catalog | None = None, directory: Path | None = None) -> tuple[np.ndarray, list[str]]:
+def load_field_vectors(catalog: Catalog | None = None, directory: Path | None = None,
+                       mmap: bool = False) -> tuple[np.ndarray, list[str]]:
     """The per-field MiniLM vectors, float16 (fields, films, dimension), and the field names in that order.
 
     Checked like ``load_recommenders`` (manifest for this catalog, every file's size and sha256), plus the
     array's shape and dtype against the manifest and the field names against ``documents.FIELDS``. Not
     cached: the caller keeps what it needs (``FieldEmbeddingRecommender`` keeps only the weighted fields).
+    ``mmap=True``: a read-only memory map (the serving app, which rarely reads it) instead of a copy in memory.
     """
     from recommender.documents import FIELDS
 
@@ -205,7 +207,7 @@ def load_field_vectors(catalog: Catalog | None = None, directory: Path | None = 
         raise _fail(f"the per-field embeddings hold fields {names}, the code expects {list(FIELDS)}")
     path = directory / MODEL_FILES["embedding_fields"]["vectors"]
     try:
-        vectors = np.load(path, allow_pickle=False)
+        vectors = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except Exception as exc:  # passed its checksum but cannot be parsed: a build bug, still refuse
         raise _fail(f"{path} cannot be read ({type(exc).__name__}: {exc})") from exc
     if list(vectors.shape) != shape or vectors.dtype.name != dtype or shape[:2] != [len(FIELDS), len(catalog)]:

@@ -11,11 +11,17 @@ adds 0, whatever its weight. Only fields with a nonzero weight are kept, as floa
 film into one (films, kept_fields × dimension) matrix: a batch of queries is then one matrix product,
 ``(X[rows] · w) @ Xᵀ``. Exact (no index): 4.8k films × a few hundred floats is a few ms per query.
 
+That matrix is built on first use, not at start-up: the app answers item-to-item from the precomputed
+lookups (``recommender.lookup``), so it needs the live matrix only for a list deeper than the lookup's.
+At 45k films it is ~460 MB of float32 a serving process would otherwise hold for nothing; the float16
+file behind it can be memory-mapped (``load_field_vectors(mmap=True)``), so it costs no memory either.
+
 Free text is one description, not fields: ``search`` goes to the whole-document embedding model.
 NumPy only: importing this module loads neither torch nor faiss.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -90,13 +96,32 @@ class FieldEmbeddingRecommender:
         self.field_names = [field_names[position] for position in kept]
         self.weights = {name_: values[name_] for name_ in self.field_names}
         self.text_model = text_model
-        dimension = fields.shape[2]
-        # films × (kept fields · dimension): field f of film j is vectors[j, f·d : (f+1)·d]
-        self.vectors = np.ascontiguousarray(np.concatenate([unit_rows(fields[position]) for position in kept], axis=1))
-        self.column_weights = np.repeat(np.array([values[name_] for name_ in self.field_names], dtype=np.float32), dimension)
+        self.column_weights = np.repeat(np.array([values[name_] for name_ in self.field_names], dtype=np.float32),
+                                        fields.shape[2])
+        self._fields, self._kept, self._films = fields, kept, fields.shape[1]
+        self._vectors: np.ndarray | None = None
+        self._vectors_lock = threading.Lock()
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """films × (kept fields · dimension) float32 unit rows: field f of film j is vectors[j, f·d : (f+1)·d].
+        Built from the (possibly memory-mapped) fields on first use, once, then the fields are let go."""
+        if self._vectors is None:
+            with self._vectors_lock:
+                if self._vectors is None:
+                    fields = self._fields
+                    self._vectors = np.ascontiguousarray(
+                        np.concatenate([unit_rows(fields[position]) for position in self._kept], axis=1))
+                    self._fields = None
+        return self._vectors
+
+    @property
+    def vectors_built(self) -> bool:
+        """Whether the float32 matrix is in memory (the app, serving from lookups, should not need it)."""
+        return self._vectors is not None
 
     def __len__(self) -> int:
-        return self.vectors.shape[0]
+        return self._films
 
     def _queries(self, rows: np.ndarray) -> np.ndarray:
         return self.vectors[rows] * self.column_weights

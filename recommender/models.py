@@ -53,7 +53,7 @@ def load_models(catalog: Catalog, strict: bool = False, lookups: bool = True) ->
         from recommender.field_embedding import FieldEmbeddingRecommender
 
         weights = ranker_artifacts.field_weights(catalog)
-        fields, names = load_field_vectors(catalog)
+        fields, names = load_field_vectors(catalog, mmap=True)  # read only for a list deeper than the lookups'
         models["embedding"] = FieldEmbeddingRecommender(fields, names, weights, text_model=models["embedding"])
 
     def multilingual() -> None:

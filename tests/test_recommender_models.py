@@ -12,6 +12,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
+from queries.errors import ArtifactError
 from queries.text import normalize
 from recommender import documents, sentence_model
 from recommender.artifacts import load_recommenders, read_manifest
@@ -211,3 +212,52 @@ def test_numpy_encoder_math_stays_float32():
     assert minilm_numpy._gelu(x).dtype == np.float32
     assert minilm_numpy._layer_norm(x, np.ones(4, np.float32), np.zeros(4, np.float32), 1e-12).dtype == np.float32
     assert float(minilm_numpy._gelu(np.array([1.0], np.float32))[0]) == pytest.approx(0.8413447, abs=1e-6)
+
+
+def test_streamed_safetensors_equal_the_librarys_reading():
+    """minilm_numpy reads model.safetensors tensor by tensor (peak memory: the weights, not weights + file);
+    every tensor must be the one safetensors itself reads, and a cut file must fail, not load half a model."""
+    import io
+
+    from safetensors.numpy import load_file
+
+    from recommender import minilm_numpy
+
+    path = sentence_model.model_dir() / "model.safetensors"
+    expected = load_file(str(path))
+    with path.open("rb") as stream:
+        streamed = minilm_numpy.read_safetensors(stream)
+    assert streamed.keys() == expected.keys()
+    for name, array in expected.items():
+        assert streamed[name].dtype == array.dtype and np.array_equal(streamed[name], array), name
+    data = path.read_bytes()
+    for cut in (4, 100, len(data) // 2, len(data) - 1):
+        with pytest.raises(ValueError, match="ends early"):
+            minilm_numpy.read_safetensors(io.BytesIO(data[:cut]))
+
+
+def test_the_query_encoder_checks_the_streamed_weights_sha256(monkeypatch):
+    monkeypatch.setitem(sentence_model.MODEL_FILES_SHA256, "model.safetensors", "0" * 64)
+    with pytest.raises(ArtifactError, match="model.safetensors is not the file the index was built from"):
+        sentence_model.load_query_encoder()
+
+
+def test_serving_from_lookups_never_builds_the_live_item_to_item_matrices():
+    """At 45k films the per-field float32 matrix is ~460 MB and the TF-IDF film rows ~35 MB: the app answers
+    item-to-item from the lookups and free text from the postings, so it must not build either (fresh process)."""
+    code = (
+        "from recommender import service\n"
+        "for title in ('Toy Story', 'The Dark Knight', 'Amélie', 'Avatar'):\n"
+        "    service.recommend_titles(title)\n"
+        "    service.compare(title, 10)\n"
+        "for text in ('un astronauta solo en Marte', 'a shark terrorises a beach town'):\n"
+        "    service.search(text, 5)\n"
+        "models = service.serving_recommenders()\n"
+        "print(models['embedding'].live.vectors_built, models['tfidf'].live._matrix is None,\n"
+        "      models['seed_tfidf'].live._matrix is None)\n"
+        "models['embedding'].similar(68, 60)\n"  # deeper than the lookups: now the live model builds it
+        "print(models['embedding'].live.vectors_built)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True", "True", "True"]
