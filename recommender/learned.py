@@ -49,6 +49,20 @@ def source_lists(row: int, signals: Signals) -> dict[str, np.ndarray]:
     return lists
 
 
+def source_lists_batch(rows: np.ndarray, signals: Signals) -> list[dict[str, np.ndarray]]:
+    """``source_lists`` for many query films: each text model's ``similar_batch`` once for all of them (one
+    matrix product per block instead of one per film: what makes precomputing 45k films' pools affordable)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    ranked = {name: signals.text_models[name].similar_batch(rows, signals.pool_depth)[0] for name in TEXT_MODELS}
+    lists = []
+    for position, row in enumerate(rows.tolist()):
+        entry = {name: found[position][found[position] >= 0] for name, found in ranked.items()}
+        if signals.co_liked is not None:
+            entry["co_liked"] = signals.co_liked.neighbours(row)[0][: signals.pool_depth]
+        lists.append(entry)
+    return lists
+
+
 def query_features(row: int, signals: Signals, names: tuple[str, ...],
                    lists: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(candidate rows, feature matrix) for one query film: the pool of every source, then its features."""
@@ -108,13 +122,41 @@ class LearnedRecommender:
         return Neighbours(rows, scores)
 
     def similar_batch(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``similar`` row by row (the ranker's cost is the pool's features, not a matrix product), padded."""
+        """``similar`` for many rows, padded; the pools' source lists are found for all rows at once."""
+        out_rows, out_scores, _ = self.similar_batch_explained(rows, k, top=0)
+        return out_rows, out_scores
+
+    def similar_batch_explained(
+        self, rows: np.ndarray, k: int, top: int,
+    ) -> tuple[np.ndarray, np.ndarray, list[list[list[Contribution]]]]:
+        """``similar_batch`` plus, per row, ``contributions`` of its films (``top`` per film; none when
+        ``top`` is 0), from one feature matrix per film: the offline precompute's pass. Equal to calling
+        ``similar`` then ``contributions`` (the pool of a film's own recommendations is its candidate pool)."""
+        rows = np.asarray(rows, dtype=np.int64)
         out_rows = np.full((len(rows), k), PAD_ROW, dtype=np.int64)
         out_scores = np.full((len(rows), k), PAD_SCORE, dtype=np.float32)
-        for position, row in enumerate(np.asarray(rows, dtype=np.int64).tolist()):
-            found = self.similar(row, k)
-            out_rows[position], out_scores[position] = pad(found.rows, found.scores, k)
-        return out_rows, out_scores
+        explained: list[list[list[Contribution]]] = [[] for _ in rows]
+        fallback = np.array([self.uses_fallback(row) for row in rows.tolist()], dtype=bool)
+        if fallback.any():
+            if isinstance(self.fallback, LearnedRecommender):
+                found, scores, why = self.fallback.similar_batch_explained(rows[fallback], k, top)
+            else:
+                found, scores = self.fallback.similar_batch(rows[fallback], k)
+                why = [[[] for _ in range(int((line >= 0).sum()))] for line in found]
+            out_rows[fallback], out_scores[fallback] = found, scores
+            for position, answer in zip(np.flatnonzero(fallback).tolist(), why):
+                explained[position] = answer
+        own = np.flatnonzero(~fallback)
+        for position, lists in zip(own.tolist(), source_lists_batch(rows[own], self.signals)):
+            row = int(rows[position])
+            candidates, features = query_features(row, self.signals, self.feature_names, lists)
+            if not len(candidates):
+                continue
+            chosen, scores = top_k(candidates, self._predict(features), k)
+            out_rows[position], out_scores[position] = pad(chosen, scores, k)
+            if top:
+                explained[position] = self._explain(features[np.searchsorted(candidates, chosen)], top)
+        return out_rows, out_scores, explained
 
     def contributions(self, row: int, others: np.ndarray, top: int = 3) -> list[list[Contribution]]:
         """For each recommended film, the ``top`` features that pushed it up most (positive SHAP values,
@@ -130,6 +172,10 @@ class LearnedRecommender:
         features = pair_features(
             row, pool, lists, self.signals.text_models, self.signals.facts, self.feature_names, self.signals.co_liked
         )[np.searchsorted(pool, others)]
+        return self._explain(features, top)
+
+    def _explain(self, features: np.ndarray, top: int) -> list[list[Contribution]]:
+        """Each feature row's ``top`` positive SHAP contributions (plus the prior, as a feature), largest first."""
         shap = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))[:, :-1]  # last column: bias
         names = self.feature_names
         if self.prior_weight:  # the prior is one more additive term of the score: show it like a feature

@@ -84,3 +84,19 @@ def test_mismatched_lookups_are_refused(catalog, live, tmp_path, damage):
         manifest_path.unlink()
     with pytest.raises(ArtifactError, match="precompute_neighbours.py"):
         lookup.wrap_with_lookups(catalog, dict(live), directory)
+
+
+@pytest.mark.parametrize("name", ["parecidas", "fans"])
+def test_the_one_pass_precompute_equals_similar_then_contributions(live, name):
+    """scripts/precompute_neighbours.py scores each block's pools once (``similar_batch_explained``); it must
+    give what the app's live path gives film by film, the fans ranker's content fallback included."""
+    model = live[name]
+    unrated = np.flatnonzero(live["fans"].signals.co_liked.rows[:, 0] < 0)[:3]
+    rows = np.concatenate([ROWS[:8], unrated])
+    found, scores, explained = model.similar_batch_explained(rows, 12, lookup.TOP_DRIVERS)
+    for position, row in enumerate(rows.tolist()):
+        expected = model.similar(row, 12)
+        assert found[position][found[position] >= 0].tolist() == expected.rows.tolist(), (name, row)
+        assert np.allclose(scores[position][: len(expected)], expected.scores)
+        assert explained[position] == model.contributions(row, expected.rows, lookup.TOP_DRIVERS), (name, row)
+    assert model.uses_fallback(int(unrated[0])) == (name == "fans")
