@@ -395,14 +395,10 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     * the evaluation results (if any), re-stamped likewise, so the evaluation tab loads as on the real catalog.
 
     Returns the seconds each step took."""
-    import shutil
-
     from recommender import documents, multilingual
-    from recommender import ranker_artifacts as ra
     from recommender.artifacts import MANIFEST_FILE, index_dir, load_field_vectors, load_recommenders
     from recommender.comparison import results_path
     from recommender.embedding import flat_index, write_index
-    from recommender.features import CoLiked
     from scripts.build_index import build_index
     from scripts.etl import write_catalog
 
@@ -449,20 +445,7 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
     seconds["multilingual"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    manifest = ra.verified_manifest(real)
-    folder = ra.rankers_dir(base)
-    folder.mkdir(parents=True)
-    for name in ra.RANKER_FILES.values():
-        shutil.copyfile(ra.rankers_dir() / name, folder / name)
-    co_liked = ra.load_co_liked(ra.rankers_dir() / ra.CO_LIKED_FILE)
-    ra.save_co_liked(CoLiked(co_liked.rows[sources], co_liked.scores[sources], co_liked.raters[sources], co_liked.users),
-                     folder / ra.CO_LIKED_FILE)
-    manifest.pop("files")
-    manifest["catalog"] = {**manifest["catalog"], "sha256": synthetic.checksum, "rows": films}
-    manifest["index"] = {**manifest.get("index", {}), "files": ra.index_fingerprint(index_dir(base))}
-    manifest["synthetic"] = (f"scripts/bench.py: boosters and field weights trained on {real.path.name}; each copy's "
-                             "co-liked list is its source film's")
-    ra.write_manifest(folder, manifest)
+    stamp_real_rankers(base, real, synthetic, sources)
     seconds["rankers"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -494,6 +477,32 @@ def synthetic_data_dir(base: Path, films: int) -> dict[str, float]:
         (base / "eval").mkdir()
         (base / "eval" / results_path().name).write_text(json.dumps(results), encoding="utf-8")
     return seconds
+
+
+def stamp_real_rankers(base: Path, real, synthetic, sources: np.ndarray) -> None:
+    """``base``/rankers for a synthetic catalog: the real catalog's boosters and field weights (a synthetic catalog
+    has no ratings to train on), each copy's co-liked list its source film's, stamped for this catalog and the
+    index already in ``base``/index, so the app and the precompute accept them."""
+    import shutil
+
+    from recommender import ranker_artifacts as ra
+    from recommender.artifacts import index_dir
+    from recommender.features import CoLiked
+
+    manifest = ra.verified_manifest(real)
+    folder = ra.rankers_dir(base)
+    folder.mkdir(parents=True)
+    for name in ra.RANKER_FILES.values():
+        shutil.copyfile(ra.rankers_dir() / name, folder / name)
+    co_liked = ra.load_co_liked(ra.rankers_dir() / ra.CO_LIKED_FILE)
+    ra.save_co_liked(CoLiked(co_liked.rows[sources], co_liked.scores[sources], co_liked.raters[sources], co_liked.users),
+                     folder / ra.CO_LIKED_FILE)
+    manifest.pop("files")
+    manifest["catalog"] = {**manifest["catalog"], "sha256": synthetic.checksum, "rows": len(synthetic)}
+    manifest["index"] = {**manifest.get("index", {}), "files": ra.index_fingerprint(index_dir(base))}
+    manifest["synthetic"] = (f"scripts/bench.py: boosters and field weights trained on {real.path.name}; each copy's "
+                             "co-liked list is its source film's")
+    ra.write_manifest(folder, manifest)
 
 
 @contextlib.contextmanager

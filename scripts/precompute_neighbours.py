@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from tqdm import tqdm  # noqa: E402
 from queries.catalog import Catalog, load_catalog  # noqa: E402
 from recommender import lookup  # noqa: E402
 from recommender.base import Recommender  # noqa: E402
-from recommender.learned import LearnedRecommender  # noqa: E402
+from recommender.features import TEXT_MODELS  # noqa: E402
+from recommender.learned import POOL_DEPTH, LearnedRecommender  # noqa: E402
 
 BATCH = 256
 
@@ -71,6 +73,17 @@ def driver_names(model: LearnedRecommender) -> tuple[str, ...]:
     return (*model.feature_names, "co_liked_prior")
 
 
+def with_listed_pools(model: LearnedRecommender, listed: dict[str, Recommender]) -> LearnedRecommender:
+    """The same ranker, its candidate pools read from ``listed`` (each text model's top POOL_DEPTH for every film,
+    computed once here) instead of searched again for each ranker; pair scores still come from the live models."""
+    signals = replace(model.signals, text_models={**model.signals.text_models, **listed})
+    fallback = model.fallback
+    if isinstance(fallback, LearnedRecommender):
+        fallback = with_listed_pools(fallback, listed)
+    return LearnedRecommender(model.name, model.label, model.booster, model.feature_names, signals, model.text_search,
+                              fallback, model.prior_weight)
+
+
 def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH) -> dict:
     from recommender.models import load_models
 
@@ -83,12 +96,22 @@ def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH) -> di
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / lookup.MANIFEST_FILE).unlink(missing_ok=True)
     entries, seconds = {}, {}
+    # Each text model's top POOL_DEPTH for every film, once: its own lookup is the first ``depth`` columns (the
+    # order is total, ties to the lower row), and both rankers' pools are read from it.
+    pool_depth = max(POOL_DEPTH, depth)
+    listed = {}
+    for name in TEXT_MODELS:
+        clock = time.perf_counter()
+        listed[name] = lookup.LookupRecommender(served[name], *neighbours(served[name], len(catalog), pool_depth))
+        seconds[name] = round(time.perf_counter() - clock, 1)
     for name in lookup.MODELS:
         clock = time.perf_counter()
         model = served[name]
         learned = isinstance(model, LearnedRecommender)
         if learned:
-            arrays = ranked_with_drivers(model, len(catalog), depth)
+            arrays = ranked_with_drivers(with_listed_pools(model, listed), len(catalog), depth)
+        elif name in listed:
+            arrays = {"rows": listed[name].rows[:, :depth], "scores": listed[name].scores[:, :depth]}
         else:
             arrays = dict(zip(("rows", "scores"), neighbours(model, len(catalog), depth)))
         files = lookup.files_for(name, learned)
@@ -98,7 +121,7 @@ def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH) -> di
         if learned:
             entry["driver_names"] = list(driver_names(model))
         entries[name] = entry
-        seconds[name] = round(time.perf_counter() - clock, 1)
+        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - clock, 1)
         print(f"{name}: {len(catalog):,} films × {depth} neighbours in {seconds[name]:.1f} s")
     manifest = {
         **lookup.fingerprint(catalog),

@@ -1,0 +1,303 @@
+"""The offline pipeline, run for real on bigger catalogs, stage by stage and with both build engines.
+
+For each catalog size (the real 4,802 films, then synthetic catalogs in the ETL's format made by
+``recommender.benchmark.synthetic_catalog``: the real films plus renamed copies with new people and
+shuffled overview words), in a work folder of its own:
+
+1. ``catalog``: the synthetic catalog, written by the ETL's writer (its manifest too);
+2. ``index:local`` and ``index:ray``: ``scripts/build_index.py --engine local|ray``, each into its own folder;
+   the local one is then served (the two must be the same files; the bench records the largest vector gap);
+3. ``multilingual``: ``scripts/build_search_index.py`` (USE encoding of every film);
+4. ``rankers``: the real catalog's boosters and field weights, stamped for this catalog
+   (``bench.stamp_real_rankers``): a synthetic catalog has no ratings to train on. Not timed as training;
+5. ``lookups``: ``scripts/precompute_neighbours.py`` (every model's top 50, the rankers' why);
+6. ``app``: ``python app.py`` on the result: cold start, and peak memory after every named endpoint;
+7. ``latency``: a fresh process serving it: item-to-item (by lookup) and free text, p50/p95 in process.
+
+Every stage is a subprocess; its wall time, and the peak of the summed PSS of its whole process tree
+(Ray's driver, raylet and workers included; PSS so Ray's shared object store is not counted once per
+process), sampled every 0.25 s. Stages are recorded as they finish in ``<work>/<films>/stages.json``:
+a run stopped half-way resumes where it stopped (a 45k run takes about an hour here).
+
+    python scripts/bench_pipeline.py --films 4802,45000 --json data/bench/pipeline.json
+    python scripts/bench_pipeline.py --films 200000 --engines local    # resumable; hours on 2 cores
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+DEFAULT_WORK = Path(os.environ.get("TMPDIR", "/tmp")) / "movies-pipeline-bench"
+STAGES = ("catalog", "index:local", "index:ray", "multilingual", "rankers", "lookups", "app", "latency")
+SAMPLE_S = 0.25
+LATENCY_ROWS = 1000  # item-to-item calls per model in the latency worker
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+# ------------------------------------------------------------------ measuring a process tree
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Summed proportional set size (MB) of ``pid`` and all its descendants (shared pages split among sharers)."""
+    tree, todo, total = _children(), [pid], 0.0
+    while todo:
+        current = todo.pop()
+        todo.extend(tree.get(current, []))
+        try:
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+                    break
+        except OSError:  # exited meanwhile
+            pass
+    return total
+
+
+def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Run ``command`` (cwd: the repository); wall seconds and the process tree's peak PSS. Raises on failure."""
+    started = time.perf_counter()
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, tree_pss_mb(process.pid))
+            time.sleep(SAMPLE_S)
+    seconds = time.perf_counter() - started
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {log.read_text()[-3000:]}")
+    return {"seconds": round(seconds, 1), "peak_mb": round(peak, 1)}
+
+
+def folder_mb(path: Path) -> float:
+    """Size on disk of a file, or of every file under a folder, in MB."""
+    files = [path] if path.is_file() else [file for file in path.rglob("*") if file.is_file()]
+    return round(sum(file.stat().st_size for file in files) / 2**20, 1)
+
+
+# ------------------------------------------------------------------ the stages
+
+
+def write_catalog_stage(base: Path, films: int) -> dict:
+    from queries import load_catalog
+    from queries.catalog import CATALOG_FILE
+    from recommender.benchmark import synthetic_catalog
+    from scripts.etl import write_catalog
+
+    import pandas as pd
+
+    started = time.perf_counter()
+    real = load_catalog()
+    write_catalog(synthetic_catalog(pd.read_parquet(real.path), films), base / CATALOG_FILE, {
+        "script": "scripts/bench_pipeline.py",
+        "source": f"synthetic: {films:,} films from {real.path.name} (sha256 {real.checksum})",
+    })
+    return {"seconds": round(time.perf_counter() - started, 1), "mb": folder_mb(base / CATALOG_FILE)}
+
+
+def index_stage(base: Path, engine: str, log: Path) -> dict:
+    out = base / f"index-{engine}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "scripts/build_index.py", "--data-dir", str(base), "--out", str(out), "--engine", engine,
+               "--no-progress"]
+    measured = run_measured(command, {}, log)
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {**measured, "stages": manifest["build_seconds"], "engine": manifest.get("engine", {}), "mb": folder_mb(out)}
+
+
+def compare_indexes(base: Path) -> dict:
+    """What the two engines' artifacts share: identical files, and the largest gap between their vectors."""
+    local, ray = base / "index-local", base / "index-ray"
+    if not (local.is_dir() and ray.is_dir()):
+        return {}
+    first, second = (json.loads((folder / "manifest.json").read_text())["files"] for folder in (local, ray))
+    same = sorted(name for name in first if first[name].get("sha256") == second.get(name, {}).get("sha256"))
+    fields = [np.load(folder / "embedding_fields.npy", mmap_mode="r") for folder in (local, ray)]
+    gap = max(float(np.abs(fields[0][:, start:start + 4096].astype(np.float32)
+                           - fields[1][:, start:start + 4096].astype(np.float32)).max())
+              for start in range(0, fields[0].shape[1], 4096))
+    return {"identical_files": same, "max_field_vector_gap": gap}
+
+
+def serve_local_index(base: Path) -> None:
+    """The local engine's index becomes ``base``/index (what the later stages and the app read)."""
+    served = base / "index"
+    multilingual = served / "multilingual"
+    if multilingual.is_dir():  # keep a multilingual index built earlier
+        shutil.move(str(multilingual), base / "multilingual-keep")
+    shutil.rmtree(served, ignore_errors=True)
+    shutil.copytree(base / "index-local", served)
+    if (base / "multilingual-keep").is_dir():
+        shutil.move(str(base / "multilingual-keep"), multilingual)
+
+
+def multilingual_stage(base: Path, log: Path) -> dict:
+    measured = run_measured([sys.executable, "scripts/build_search_index.py", "--data-dir", str(base), "--no-progress"],
+                            {}, log)
+    folder = base / "index" / "multilingual"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return {**measured, "stages": manifest.get("build_seconds", {}), "mb": folder_mb(folder)}
+
+
+def rankers_stage(base: Path, films: int) -> dict:
+    from queries import load_catalog
+    from queries.catalog import CATALOG_FILE
+    from scripts.bench import stamp_real_rankers
+
+    started = time.perf_counter()
+    real = load_catalog()
+    shutil.rmtree(base / "rankers", ignore_errors=True)
+    stamp_real_rankers(base, real, load_catalog(base / CATALOG_FILE), np.arange(films) % len(real))
+    return {"seconds": round(time.perf_counter() - started, 1), "mb": folder_mb(base / "rankers"),
+            "note": "the real catalog's boosters, stamped (no ratings to train on)"}
+
+
+def lookups_stage(base: Path, log: Path) -> dict:
+    measured = run_measured([sys.executable, "scripts/precompute_neighbours.py"], {"MOVIES_DATA_DIR": str(base)}, log)
+    manifest = json.loads((base / "lookups" / "manifest.json").read_text())
+    return {**measured, "stages": manifest["seconds"], "mb": folder_mb(base / "lookups")}
+
+
+def app_stage(base: Path) -> dict:
+    from recommender.benchmark import process_memory_mb
+    from scripts.bench import exercise_endpoints, launch_app, stop_app
+
+    process, url, ready_s = launch_app({"MOVIES_DATA_DIR": str(base)})
+    try:
+        done, problems = exercise_endpoints(url)
+        memory = process_memory_mb(process.pid)
+    finally:
+        stop_app(process)
+    return {"cold_start_s": round(ready_s, 2), "peak_mb": round(memory["peak"], 1), "endpoints": len(done),
+            "problems": problems}
+
+
+def latency_stage(base: Path, log: Path) -> dict:
+    out = base / "latency.json"
+    run_measured([sys.executable, str(Path(__file__).resolve()), "--latency-worker", str(out)],
+                 {"MOVIES_DATA_DIR": str(base)}, log)
+    return json.loads(out.read_text())
+
+
+def latency_worker(out: Path) -> None:
+    """In a fresh process on MOVIES_DATA_DIR: what the app serves, timed in process (p50/p95 ms)."""
+    from recommender import lookup
+    from recommender.benchmark import FREE_TEXT_QUERIES, latency
+    from recommender.service import serving_problems, serving_recommenders
+
+    models = serving_recommenders()
+    problems = serving_problems()
+    rows = np.random.default_rng(0).integers(0, len(models["tfidf"]), LATENCY_ROWS).tolist()
+    result: dict = {"problems": problems, "item_to_item": {}, "free_text": {}}
+    for name in lookup.MODELS:
+        if name in models:
+            p50, p95 = latency(lambda row, model=models[name]: model.similar(row, 10), rows, warm_up=20)
+            result["item_to_item"][name] = {"p50_ms": p50, "p95_ms": p95,
+                                            "lookup": isinstance(models[name], lookup.LookupRecommender)}
+    texts = [f"{text} {number}" for number in range(5) for text in FREE_TEXT_QUERIES]  # no query cache helps
+    for name in ("multilingual", "embedding", "tfidf"):
+        if name in models:
+            p50, p95 = latency(lambda text, model=models[name]: model.search(text, 10), texts, warm_up=3)
+            result["free_text"][name] = {"p50_ms": p50, "p95_ms": p95}
+    out.write_text(json.dumps(result, indent=2))
+
+
+# ------------------------------------------------------------------ one catalog size, resumable
+
+
+def run_size(work: Path, films: int, engines: Sequence[str]) -> dict:
+    base = work / str(films)
+    base.mkdir(parents=True, exist_ok=True)
+    record_path = base / "stages.json"
+    record: dict = json.loads(record_path.read_text()) if record_path.is_file() else {"films": films, "stages": {}}
+    stages = record["stages"]
+
+    def stage(name: str, step) -> None:
+        if name in stages:
+            print(f"[{films:,}] {name}: done earlier ({stages[name].get('seconds', '')} s)", flush=True)
+            return
+        print(f"[{films:,}] {name} …", flush=True)
+        load = os.getloadavg()[0]
+        stages[name] = {**step(), "load_before": round(load, 2),
+                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        record_path.write_text(json.dumps(record, indent=2))
+        print(f"[{films:,}] {name}: {json.dumps(stages[name])[:300]}", flush=True)
+
+    logs = base / "logs"
+    logs.mkdir(exist_ok=True)
+    stage("catalog", lambda: write_catalog_stage(base, films))
+    for engine in engines:
+        stage(f"index:{engine}", lambda engine=engine: index_stage(base, engine, logs / f"index-{engine}.log"))
+    if "index:local" not in stages:
+        raise SystemExit("the later stages serve the local engine's index: run with --engines including local")
+    if not (base / "index" / "manifest.json").is_file() or "multilingual" not in stages:
+        serve_local_index(base)
+    record["engines_compared"] = compare_indexes(base)
+    stage("multilingual", lambda: multilingual_stage(base, logs / "multilingual.log"))
+    stage("rankers", lambda: rankers_stage(base, films))
+    stage("lookups", lambda: lookups_stage(base, logs / "lookups.log"))
+    stage("app", lambda: app_stage(base))
+    stage("latency", lambda: latency_stage(base, logs / "latency.log"))
+    record["artifacts_mb"] = {name: folder_mb(base / name) for name in ("movies.parquet", "index", "rankers", "lookups")}
+    record_path.write_text(json.dumps(record, indent=2))
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--films", default="4802,45000", help="comma-separated catalog sizes (4802: the real catalog)")
+    parser.add_argument("--engines", default="local,ray", help="build engines to run and compare (local is required)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"work folder, kept for resuming ({DEFAULT_WORK})")
+    parser.add_argument("--fresh", action="store_true", help="delete each size's work folder first")
+    parser.add_argument("--json", type=Path, help="write every finished size's record here (e.g. data/bench/pipeline.json)")
+    parser.add_argument("--latency-worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.latency_worker:
+        latency_worker(args.latency_worker)
+        return 0
+    os.environ.update(ONE_THREAD)  # the stages' BLAS: one thread each (see README, Benchmark)
+    sizes = [int(value) for value in args.films.split(",")]
+    engines = [value for value in args.engines.split(",") if value]
+    records = []
+    for films in sizes:
+        if args.fresh:
+            shutil.rmtree(args.work / str(films), ignore_errors=True)
+        records.append(run_size(args.work, films, engines))
+    if args.json:
+        previous = json.loads(args.json.read_text()) if args.json.is_file() else {"sizes": {}}
+        previous["sizes"].update({str(record["films"]): record for record in records})
+        from scripts.bench import machine_environment, source_version
+
+        previous["environment"] = {**machine_environment(), "source": source_version(), "threads": ONE_THREAD}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(previous, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
