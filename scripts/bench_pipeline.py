@@ -10,7 +10,8 @@ shuffled overview words), in a work folder of its own:
 3. ``multilingual``: ``scripts/build_search_index.py`` (USE encoding of every film);
 4. ``rankers``: the real catalog's boosters and field weights, stamped for this catalog
    (``bench.stamp_real_rankers``): a synthetic catalog has no ratings to train on. Not timed as training;
-5. ``lookups``: ``scripts/precompute_neighbours.py`` (every model's top 50, the rankers' why);
+5. ``lookups:local`` and ``lookups:ray``: ``scripts/precompute_neighbours.py --engine local|ray`` (every model's
+   top 50, the rankers' why); the local one is served, and the bench records whether the bytes are the same;
 6. ``app``: ``python app.py`` on the result: cold start, and peak memory after every named endpoint;
 7. ``latency``: a fresh process serving it: item-to-item (by lookup) and free text, p50/p95 in process.
 
@@ -42,7 +43,6 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 DEFAULT_WORK = Path(os.environ.get("TMPDIR", "/tmp")) / "movies-pipeline-bench"
-STAGES = ("catalog", "index:local", "index:ray", "multilingual", "rankers", "lookups", "app", "latency")
 SAMPLE_S = 0.25
 LATENCY_ROWS = 1000  # item-to-item calls per model in the latency worker
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
@@ -177,10 +177,23 @@ def rankers_stage(base: Path, films: int) -> dict:
             "note": "the real catalog's boosters, stamped (no ratings to train on)"}
 
 
-def lookups_stage(base: Path, log: Path) -> dict:
-    measured = run_measured([sys.executable, "scripts/precompute_neighbours.py"], {"MOVIES_DATA_DIR": str(base)}, log)
-    manifest = json.loads((base / "lookups" / "manifest.json").read_text())
-    return {**measured, "stages": manifest["seconds"], "mb": folder_mb(base / "lookups")}
+def lookups_stage(base: Path, engine: str, log: Path) -> dict:
+    """``scripts/precompute_neighbours.py --engine ENGINE``: the local one writes the served ``base``/lookups."""
+    out = base / ("lookups" if engine == "local" else f"lookups-{engine}")
+    command = [sys.executable, "scripts/precompute_neighbours.py", "--engine", engine, "--out", str(out), "--no-progress"]
+    measured = run_measured(command, {"MOVIES_DATA_DIR": str(base)}, log)
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {**measured, "stages": manifest["seconds"], "engine": manifest.get("engine", {}), "mb": folder_mb(out)}
+
+
+def compare_lookups(base: Path) -> dict:
+    """Whether the engines' lookups are the same bytes (file by file, from their manifests' sha256)."""
+    folders = [base / "lookups", *sorted(base.glob("lookups-*"))]
+    if len(folders) < 2 or not all((folder / "manifest.json").is_file() for folder in folders):
+        return {}
+    records = [json.loads((folder / "manifest.json").read_text())["file_records"] for folder in folders]
+    different = sorted(name for name in records[0] if any(other.get(name) != records[0][name] for other in records[1:]))
+    return {"files": len(records[0]), "different_files": different}
 
 
 def app_stage(base: Path) -> dict:
@@ -212,7 +225,9 @@ def latency_worker(out: Path) -> None:
 
     models = serving_recommenders()
     problems = serving_problems()
-    rows = np.random.default_rng(0).integers(0, len(models["tfidf"]), LATENCY_ROWS).tolist()
+    from queries.catalog import load_catalog
+
+    rows = np.random.default_rng(0).integers(0, len(load_catalog()), LATENCY_ROWS).tolist()
     result: dict = {"problems": problems, "item_to_item": {}, "free_text": {}}
     for name in lookup.MODELS:
         if name in models:
@@ -260,7 +275,9 @@ def run_size(work: Path, films: int, engines: Sequence[str]) -> dict:
     record["engines_compared"] = compare_indexes(base)
     stage("multilingual", lambda: multilingual_stage(base, logs / "multilingual.log"))
     stage("rankers", lambda: rankers_stage(base, films))
-    stage("lookups", lambda: lookups_stage(base, logs / "lookups.log"))
+    for engine in engines:
+        stage(f"lookups:{engine}", lambda engine=engine: lookups_stage(base, engine, logs / f"lookups-{engine}.log"))
+    record["lookups_compared"] = compare_lookups(base)
     stage("app", lambda: app_stage(base))
     stage("latency", lambda: latency_stage(base, logs / "latency.log"))
     record["artifacts_mb"] = {name: folder_mb(base / name) for name in ("movies.parquet", "index", "rankers", "lookups")}

@@ -2,10 +2,18 @@
 
 Reads the catalog and every served model's checked artifacts (data/index/, data/rankers/); writes
 data/lookups/ (one rows/scores array pair per model, the learned rankers' top contributions per pair,
-manifest.json last). The arrays are each model's own ``similar_batch`` answers, so a lookup returns
-exactly what the live model would; a test checks it.
+manifest.json last). The arrays are each model's own batch answers, so a lookup returns exactly what the
+live model would; a test checks it.
 
-    python scripts/precompute_neighbours.py        # ~1 minute on 2 cores at 4.8k films (the rankers dominate)
+The work is cut into blocks of BATCH films, each independent (``block_lookups``): the text models' top
+POOL_DEPTH for the block's films, found once (their own lookups are the first 50 columns, and both rankers'
+candidate pools are read from them), then the rankers' order and why from one feature matrix per film.
+``--engine ray`` runs the blocks as a Ray Data ``map_batches`` stage on actor workers that each load the
+models once (``scripts/ray_engine.py``, pip install -r requirements-scale.txt); same blocks, same function,
+same bytes.
+
+    python scripts/precompute_neighbours.py               # ~1 minute on 2 cores at 4.8k films (the rankers dominate)
+    python scripts/precompute_neighbours.py --engine ray  # the blocks on a local Ray, one worker per core
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,42 +40,26 @@ from recommender.base import Recommender  # noqa: E402
 from recommender.features import TEXT_MODELS  # noqa: E402
 from recommender.learned import POOL_DEPTH, LearnedRecommender  # noqa: E402
 
-BATCH = 256
+if TYPE_CHECKING:
+    from scripts.ray_engine import RayEngine  # optional extra: imported at run time only with --engine ray
+
+BATCH = 256  # films per block: the text models' batch size too, so a block's matrix products are the same
 
 
-def neighbours(model: Recommender, n_items: int, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every film's top ``depth`` from the model's own batch path: int32 rows (-1 padding) and float32 scores."""
-    rows = np.full((n_items, depth), -1, dtype=np.int32)
-    scores = np.full((n_items, depth), -np.inf, dtype=np.float32)
-    for start in tqdm(range(0, n_items, BATCH), desc=model.name, unit="batch", leave=False):
-        block = np.arange(start, min(start + BATCH, n_items))
-        found, values = model.similar_batch(block, depth)
-        rows[block] = found
-        scores[block] = values
-    return rows, scores
+class ListedPools:
+    """A text model whose ``similar_batch`` for one block's films answers from lists found once for the block
+    (so the two rankers do not search again); pair scores and everything else come from the live model."""
 
+    def __init__(self, live: Recommender, rows: np.ndarray, found: np.ndarray, scores: np.ndarray) -> None:
+        self.live, self.found, self.scores = live, found, scores
+        self.position = {row: position for position, row in enumerate(np.asarray(rows).tolist())}
 
-def ranked_with_drivers(model: LearnedRecommender, n_items: int, depth: int) -> dict[str, np.ndarray]:
-    """A ranker's lookup in one pass per block: rows, scores and each stored pair's top contributions
-    (feature indexes, -1 padding, and values), from one feature matrix per film."""
-    names = driver_names(model)
-    index_of = {name: position for position, name in enumerate(names)}
-    arrays = {
-        "rows": np.full((n_items, depth), -1, dtype=np.int32),
-        "scores": np.full((n_items, depth), -np.inf, dtype=np.float32),
-        "driver_features": np.full((n_items, depth, lookup.TOP_DRIVERS), -1, dtype=np.int8),
-        "driver_values": np.zeros((n_items, depth, lookup.TOP_DRIVERS), dtype=np.float32),
-    }
-    for start in tqdm(range(0, n_items, BATCH), desc=model.name, unit="batch", leave=False):
-        block = np.arange(start, min(start + BATCH, n_items))
-        found, values, explained = model.similar_batch_explained(block, depth, lookup.TOP_DRIVERS)
-        arrays["rows"][block], arrays["scores"][block] = found, values
-        for row, films in zip(block.tolist(), explained):
-            for position, items in enumerate(films):
-                for slot, item in enumerate(items):
-                    arrays["driver_features"][row, position, slot] = index_of[item.feature]
-                    arrays["driver_values"][row, position, slot] = item.value
-    return arrays
+    def similar_batch(self, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        at = [self.position[row] for row in np.asarray(rows).tolist()]
+        return self.found[at, :k], self.scores[at, :k]
+
+    def __getattr__(self, attribute: str):
+        return getattr(self.__dict__["live"], attribute)
 
 
 def driver_names(model: LearnedRecommender) -> tuple[str, ...]:
@@ -74,8 +67,7 @@ def driver_names(model: LearnedRecommender) -> tuple[str, ...]:
 
 
 def with_listed_pools(model: LearnedRecommender, listed: dict[str, Recommender]) -> LearnedRecommender:
-    """The same ranker, its candidate pools read from ``listed`` (each text model's top POOL_DEPTH for every film,
-    computed once here) instead of searched again for each ranker; pair scores still come from the live models."""
+    """The same ranker, its candidate pools read from ``listed`` instead of searched again."""
     signals = replace(model.signals, text_models={**model.signals.text_models, **listed})
     fallback = model.fallback
     if isinstance(fallback, LearnedRecommender):
@@ -84,7 +76,73 @@ def with_listed_pools(model: LearnedRecommender, listed: dict[str, Recommender])
                               fallback, model.prior_weight)
 
 
-def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH) -> dict:
+def block_lookups(served: dict[str, Recommender], rows: np.ndarray, depth: int = lookup.DEPTH,
+                  ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, float]]:
+    """Every model's lookup arrays for one block of query films (model -> role -> array with a row per film:
+    int32 rows and float32 scores, -1 / -inf padding; for the rankers int8 driver features, -1 padding, and
+    float32 driver values), and the seconds each model took on it."""
+    rows = np.asarray(rows, dtype=np.int64)
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    seconds: dict[str, float] = {}
+    listed: dict[str, Recommender] = {}
+    for name in TEXT_MODELS:
+        clock = time.perf_counter()
+        found, scores = served[name].similar_batch(rows, max(POOL_DEPTH, depth))
+        listed[name] = ListedPools(served[name], rows, found, scores)
+        arrays[name] = {"rows": found[:, :depth].astype(np.int32), "scores": scores[:, :depth].astype(np.float32)}
+        seconds[name] = time.perf_counter() - clock
+    for name in lookup.MODELS:
+        if name in arrays:
+            continue
+        clock = time.perf_counter()
+        model = served[name]
+        if isinstance(model, LearnedRecommender):
+            found, scores, explained = with_listed_pools(model, listed).similar_batch_explained(rows, depth, lookup.TOP_DRIVERS)
+            index_of = {feature: position for position, feature in enumerate(driver_names(model))}
+            features = np.full((len(rows), depth, lookup.TOP_DRIVERS), -1, dtype=np.int8)
+            values = np.zeros((len(rows), depth, lookup.TOP_DRIVERS), dtype=np.float32)
+            for row, films in enumerate(explained):
+                for position, items in enumerate(films):
+                    for slot, item in enumerate(items):
+                        features[row, position, slot] = index_of[item.feature]
+                        values[row, position, slot] = item.value
+            arrays[name] = {"driver_features": features, "driver_values": values}
+        else:
+            found, scores = model.similar_batch(rows, depth)
+            arrays[name] = {}
+        arrays[name].update(rows=found.astype(np.int32), scores=scores.astype(np.float32))
+        seconds[name] = time.perf_counter() - clock
+    return arrays, seconds
+
+
+def empty_lookups(served: dict[str, Recommender], n_items: int, depth: int) -> dict[str, dict[str, np.ndarray]]:
+    """Full-size arrays for every model, filled with padding, for the blocks to be scattered into."""
+    arrays = {}
+    for name in lookup.MODELS:
+        arrays[name] = {"rows": np.full((n_items, depth), -1, dtype=np.int32),
+                        "scores": np.full((n_items, depth), -np.inf, dtype=np.float32)}
+        if isinstance(served[name], LearnedRecommender):
+            arrays[name]["driver_features"] = np.full((n_items, depth, lookup.TOP_DRIVERS), -1, dtype=np.int8)
+            arrays[name]["driver_values"] = np.zeros((n_items, depth, lookup.TOP_DRIVERS), dtype=np.float32)
+    return arrays
+
+
+def local_lookups(served: dict[str, Recommender], n_items: int, depth: int, progress: bool = True,
+                  ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, float]]:
+    """Every block in this process, in order."""
+    arrays, seconds = empty_lookups(served, n_items, depth), dict.fromkeys(lookup.MODELS, 0.0)
+    for start in tqdm(range(0, n_items, BATCH), desc="blocks", unit="block", disable=not progress):
+        block = np.arange(start, min(start + BATCH, n_items))
+        part, spent = block_lookups(served, block, depth)
+        for name, roles in part.items():
+            for role, values in roles.items():
+                arrays[name][role][block] = values
+            seconds[name] += spent[name]
+    return arrays, seconds
+
+
+def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH, engine: str | RayEngine = "local",
+               progress: bool = True) -> dict:
     from recommender.models import load_models
 
     started = time.perf_counter()
@@ -95,40 +153,35 @@ def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH) -> di
     served = loaded.models
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / lookup.MANIFEST_FILE).unlink(missing_ok=True)
-    entries, seconds = {}, {}
-    # Each text model's top POOL_DEPTH for every film, once: its own lookup is the first ``depth`` columns (the
-    # order is total, ties to the lower row), and both rankers' pools are read from it.
-    pool_depth = max(POOL_DEPTH, depth)
-    listed = {}
-    for name in TEXT_MODELS:
-        clock = time.perf_counter()
-        listed[name] = lookup.LookupRecommender(served[name], *neighbours(served[name], len(catalog), pool_depth))
-        seconds[name] = round(time.perf_counter() - clock, 1)
+    if engine == "local":
+        arrays, seconds = local_lookups(served, len(catalog), depth, progress)
+        described = {"name": "local", "workers": 1}
+    else:
+        engine.start()
+        try:
+            arrays, seconds = engine.lookups(catalog.path.parent, empty_lookups(served, len(catalog), depth), depth)
+        finally:
+            engine.shutdown()
+        described = engine.describe()
+    entries = {}
     for name in lookup.MODELS:
-        clock = time.perf_counter()
-        model = served[name]
-        learned = isinstance(model, LearnedRecommender)
-        if learned:
-            arrays = ranked_with_drivers(with_listed_pools(model, listed), len(catalog), depth)
-        elif name in listed:
-            arrays = {"rows": listed[name].rows[:, :depth], "scores": listed[name].scores[:, :depth]}
-        else:
-            arrays = dict(zip(("rows", "scores"), neighbours(model, len(catalog), depth)))
+        learned = isinstance(served[name], LearnedRecommender)
         files = lookup.files_for(name, learned)
         for role, file in files.items():
-            np.save(out_dir / file, arrays[role])
-        entry = {"label": model.label, "files": files}
+            np.save(out_dir / file, arrays[name][role])
+        entries[name] = {"label": served[name].label, "files": files}
         if learned:
-            entry["driver_names"] = list(driver_names(model))
-        entries[name] = entry
-        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - clock, 1)
-        print(f"{name}: {len(catalog):,} films × {depth} neighbours in {seconds[name]:.1f} s")
+            entries[name]["driver_names"] = list(driver_names(served[name]))
+        print(f"{name}: {len(catalog):,} films × {depth} neighbours, {seconds[name]:.1f} s of work")
     manifest = {
         **lookup.fingerprint(catalog),
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "depth": depth,
+        "engine": described,
         "models": entries,
-        "seconds": {**seconds, "total": round(time.perf_counter() - started, 1)},
+        # per model: seconds of work (summed over workers with --engine ray); total: wall time
+        "seconds": {**{name: round(value, 1) for name, value in seconds.items()},
+                    "total": round(time.perf_counter() - started, 1)},
     }
     lookup.write_manifest(out_dir, manifest)
     return manifest
@@ -137,9 +190,26 @@ def precompute(catalog: Catalog, out_dir: Path, depth: int = lookup.DEPTH) -> di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: data/lookups)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local",
+                        help="local: this process (default, no Ray); ray: the blocks on Ray Data (requirements-scale.txt)")
+    parser.add_argument("--ray-address", default=None,
+                        help="join this Ray cluster instead of starting a local Ray (its nodes must see this data folder;"
+                             " a cluster with token authentication also needs RAY_AUTH_MODE=token here)")
+    parser.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: one per cluster CPU)")
     args = parser.parse_args(argv)
+    if args.engine != "ray" and (args.ray_address or args.ray_workers):
+        parser.error("--ray-address and --ray-workers need --engine ray")
+    engine: str | RayEngine = "local"
+    if args.engine == "ray":
+        try:
+            from scripts.ray_engine import RayEngine
+        except ImportError as exc:
+            print(f"--engine ray needs Ray: pip install -r requirements-scale.txt ({exc})", file=sys.stderr)
+            return 2
+        engine = RayEngine(address=args.ray_address, workers=args.ray_workers, progress=not args.no_progress)
     out = args.out or lookup.lookups_dir()
-    manifest = precompute(load_catalog(), out)
+    manifest = precompute(load_catalog(), out, engine=engine, progress=not args.no_progress)
     total = sum((out / name).stat().st_size for entry in manifest["models"].values() for name in entry["files"].values())
     print(f"Wrote {out} ({total / 1e6:.1f} MB) in {manifest['seconds']['total']:.0f} s")
     return 0

@@ -1,4 +1,8 @@
-"""The Ray Data engine of ``scripts/build_index.py --engine ray``: the per-film encoding steps as map_batches stages.
+"""The Ray Data engine of ``--engine ray``: the offline build's per-film steps as map_batches stages.
+
+Two stages: ``scripts/build_index.py`` encodes on it (``encode``), and ``scripts/precompute_neighbours.py``
+computes every film's lookups on it (``lookups``: one block of films per call, ``LookupWorker`` loading every
+model once, then the local path's ``block_lookups``, so the arrays are the local ones byte for byte).
 
 Imported only by the build script, only when ``--engine ray`` is asked for: Ray is an optional extra
 (``pip install -r requirements-scale.txt``) and neither the app nor ``recommender/`` ever imports it. The
@@ -100,6 +104,37 @@ class SentenceEncoder:
             "group": groups, "row": batch["row"], "vector": vectors, "seconds": seconds,
             "worker": np.full(len(texts), self.worker), "restarted": np.full(len(texts), self.restarted),
         }
+
+
+class LookupWorker:
+    """One per Ray worker for ``scripts/precompute_neighbours.py --engine ray``: loads every live model once from the
+    checked artifacts of ``data_dir`` (each node must see that folder), then computes whole blocks of films'
+    lookups with the local path's ``block_lookups``. ``crash_once``: as in ``SentenceEncoder`` (tests only)."""
+
+    def __init__(self, data_dir: str, depth: int, crash_once: str | None = None) -> None:
+        os.environ["MOVIES_DATA_DIR"] = data_dir
+        from queries.catalog import load_catalog
+        from recommender.models import load_models
+        from scripts.precompute_neighbours import block_lookups
+
+        self.block_lookups = block_lookups
+        self.served = load_models(load_catalog(), strict=True, lookups=False).models
+        self.depth = depth
+        self.crash_once = Path(crash_once) if crash_once else None
+        context = ray.get_runtime_context()
+        self.worker = context.get_actor_id() or f"pid {os.getpid()}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.restarted = bool(context.was_current_actor_reconstructed)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.crash_once is not None and _claim(self.crash_once):
+            os._exit(1)
+        rows = np.asarray(batch["row"], dtype=np.int64)
+        arrays, seconds = self.block_lookups(self.served, rows, self.depth)
+        out = {f"{name}/{role}": values for name, roles in arrays.items() for role, values in roles.items()}
+        out.update({f"seconds/{name}": np.full(len(rows), value / len(rows)) for name, value in seconds.items()})
+        return {**out, "row": rows, "worker": np.full(len(rows), self.worker), "restarted": np.full(len(rows), self.restarted)}
 
 
 @dataclass
@@ -233,6 +268,58 @@ class RayEngine:
         print(f"  Ray: {total:,} texts on {len(result.workers)} workers in {result.wall_seconds:.1f} s wall, "
               f"{busy:.1f} worker-s encoding ({total / max(busy, 1e-9):.1f} texts/s per worker)")
         return result
+
+    def lookups(self, data_dir: Path, arrays: dict[str, dict[str, np.ndarray]], depth: int, films: int | None = None,
+                ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, float]]:
+        """``precompute_neighbours``' blocks as one map_batches stage: one input block per BATCH films (so every
+        call computes the very block the local path does), scattered into ``arrays`` (full-size, padded) by row.
+        ``films``: only the first ones (tests). Returns the arrays and each model's worker-seconds."""
+        import pyarrow as pa
+
+        from scripts.precompute_neighbours import BATCH
+
+        films = len(next(iter(arrays.values()))["rows"]) if films is None else films
+        started = time.perf_counter()
+        # Blocks already named and shaped as the UDF wants them: any extra operator (a rename is a task) would wait
+        # for a CPU the actor pool holds, and the stage would never start.
+        dataset = ray.data.from_arrow([pa.table({"row": pa.array(np.arange(start, min(start + BATCH, films), dtype=np.int64))})
+                                       for start in range(0, films, BATCH)])
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+            dataset = dataset.map_batches(
+                LookupWorker,
+                fn_constructor_kwargs={"data_dir": str(data_dir), "depth": depth,
+                                       "crash_once": str(self.crash_once) if self.crash_once else None},
+                batch_size=None, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=self.workers),
+                num_cpus=self.cpus_per_worker, udf_modifying_row_count=False,
+                max_restarts=self.max_restarts, max_task_retries=self.max_restarts,
+            )
+        seconds: dict[str, float] = {name: 0.0 for name in arrays}
+        done = np.zeros(films, dtype=bool)
+        workers: set[str] = set()
+        restarted: set[str] = set()
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0):
+            rows = batch["row"]
+            for column, values in batch.items():
+                if column.startswith("seconds/"):
+                    seconds[column.split("/", 1)[1]] += float(values.sum())
+                elif "/" in column:
+                    name, role = column.split("/", 1)
+                    arrays[name][role][rows] = values
+            done[rows] = True
+            workers.update(batch["worker"].tolist())
+            restarted.update(batch["worker"][batch["restarted"]].tolist())
+        if not done.all():
+            raise RuntimeError(f"Ray Data returned {int(done.sum()):,} of {films:,} films' lookups")
+        self.worker_ids |= workers
+        self.restarted |= restarted
+        self.worker_seconds = {name: round(value, 2) for name, value in seconds.items()}
+        if restarted:
+            print(f"  Ray restarted {len(restarted)} worker(s) after a failure and retried their blocks: "
+                  f"{', '.join(sorted(restarted))}")
+        print(f"  Ray: {films:,} films' lookups on {len(workers)} workers in {time.perf_counter() - started:.1f} s wall, "
+              f"{sum(seconds.values()):.1f} worker-s")
+        return arrays, seconds
 
     def encode_documents_and_fields(
         self, documents: list[str], field_texts: dict[str, list[str]], fields: tuple[str, ...] | list[str],

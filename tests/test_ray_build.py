@@ -184,3 +184,41 @@ def test_ray_stays_out_of_the_app_and_the_default_build():
 def test_ray_options_need_the_ray_engine(tmp_path):
     with pytest.raises(SystemExit):
         build_index.main(["--limit", "10", "--out", str(tmp_path), "--ray-address", "auto"])
+
+
+def test_precomputed_lookups_on_ray_equal_the_local_ones(tmp_path):
+    """``precompute_neighbours.py --engine ray``: the first two blocks of the real catalog on 2 Ray workers, one
+    of which dies once mid-block and is retried, give the very arrays the local engine wrote to data/lookups."""
+    from queries.catalog import data_dir, load_catalog
+    from recommender import lookup
+    from recommender.models import load_models
+    from scripts import precompute_neighbours
+
+    catalog = load_catalog()
+    served = load_models(catalog, lookups=False).models
+    films = 2 * precompute_neighbours.BATCH
+    engine = ray_engine.RayEngine(num_cpus=2, workers=2, progress=False, crash_once=tmp_path / "crash-once")
+    engine.start()
+    try:
+        arrays, seconds = engine.lookups(data_dir(), precompute_neighbours.empty_lookups(served, len(catalog), lookup.DEPTH),
+                                         lookup.DEPTH, films=films)
+    finally:
+        engine.shutdown()
+        if ray.is_initialized():
+            ray.shutdown()
+    assert len(engine.restarted) == 1 and (tmp_path / "crash-once").exists()
+    manifest = lookup.verified_manifest(catalog, lookup.lookups_dir())
+    for name, entry in manifest["models"].items():
+        for role, file in entry["files"].items():
+            stored = np.load(lookup.lookups_dir() / file, mmap_mode="r")
+            assert np.array_equal(arrays[name][role][:films], stored[:films]), (name, role)
+            assert (arrays[name][role][films:] == (-1 if role in ("rows", "driver_features") else
+                                                   -np.inf if role == "scores" else 0)).all(), (name, role)
+    assert set(seconds) == set(lookup.MODELS) and all(value > 0 for value in seconds.values())
+
+
+def test_precompute_ray_options_need_the_ray_engine(tmp_path):
+    from scripts import precompute_neighbours
+
+    with pytest.raises(SystemExit):
+        precompute_neighbours.main(["--out", str(tmp_path), "--ray-workers", "2"])
