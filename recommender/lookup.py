@@ -4,7 +4,8 @@
 ``similar_batch``, so the lookup *is* the model's answer) and, for the learned rankers, the top feature
 contributions of each pair (their "why"). The app then answers ``similar(row, k ≤ depth)`` by reading one
 row of an array: the cost no longer depends on the catalog's size or on the model's cost. Deeper lists
-and free text go to the live model, which stays loaded.
+and free text go to the live model (whose item-to-item structures are built on first use, so a serving
+process that only reads lookups never holds them).
 
 Why memory-mapped ``.npy``: the arrays are read, never written, by the serving process, so the OS pages
 in only the rows asked for and several app processes on one host share the pages.
