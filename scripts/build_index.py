@@ -41,6 +41,7 @@ from queries.errors import ArtifactError  # noqa: E402
 from recommender import artifacts, documents, sentence_model  # noqa: E402
 from recommender.embedding import flat_index, write_index  # noqa: E402
 from recommender.tfidf import SEED_PARAMS, TFIDF_PARAMS, fit_tfidf, matrix_to_npz, vectorizer_to_json  # noqa: E402
+from scripts.engine_options import add_engine_arguments, engine_from_arguments  # noqa: E402
 
 if TYPE_CHECKING:
     from scripts.ray_engine import RayEngine  # optional extra: imported at run time only with --engine ray
@@ -336,29 +337,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: min(2, cores)); 1 is far faster when other work keeps a core busy"
                              " (with --engine ray: this process's checks only)")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="local: this process (default, no Ray); ray: encode on Ray Data (requirements-scale.txt)")
-    parser.add_argument("--ray-address", default=None,
-                        help="join this Ray cluster (auto, HOST:6379, ray://HOST:10001) instead of starting a local Ray;"
-                             " a cluster with token authentication also needs RAY_AUTH_MODE=token here")
-    parser.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: cluster CPUs // cpus per worker)")
-    parser.add_argument("--ray-cpus-per-worker", type=int, default=1, help="CPUs (= torch threads) per Ray worker")
+    add_engine_arguments(parser, "the encoding", cpus_per_worker=True)
     args = parser.parse_args(argv)
     if args.limit is not None and args.out is None:
         parser.error("--limit writes a partial index: pass --out DIR so it cannot replace the app's index")
     if args.limit is not None and args.limit < 2:
         parser.error("--limit must be at least 2")
-    if args.engine != "ray" and (args.ray_address or args.ray_workers or args.ray_cpus_per_worker != 1):
-        parser.error("--ray-address, --ray-workers and --ray-cpus-per-worker need --engine ray")
-    engine: str | RayEngine = "local"
-    if args.engine == "ray":
-        try:
-            from scripts.ray_engine import RayEngine
-        except ImportError as exc:
-            print(f"--engine ray needs Ray: pip install -r requirements-scale.txt ({exc})", file=sys.stderr)
-            return 2
-        engine = RayEngine(address=args.ray_address, workers=args.ray_workers,
-                           cpus_per_worker=args.ray_cpus_per_worker, progress=not args.no_progress)
+    engine = engine_from_arguments(parser, args)
+    if engine is None:
+        return 2
     base = args.data_dir or data_dir()
     try:
         report = build_index(

@@ -39,6 +39,7 @@ from recommender import lookup  # noqa: E402
 from recommender.base import Recommender  # noqa: E402
 from recommender.features import TEXT_MODELS  # noqa: E402
 from recommender.learned import POOL_DEPTH, LearnedRecommender  # noqa: E402
+from scripts.engine_options import add_engine_arguments, engine_from_arguments  # noqa: E402
 
 if TYPE_CHECKING:
     from scripts.ray_engine import RayEngine  # optional extra: imported at run time only with --engine ray
@@ -191,23 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: data/lookups)")
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local",
-                        help="local: this process (default, no Ray); ray: the blocks on Ray Data (requirements-scale.txt)")
-    parser.add_argument("--ray-address", default=None,
-                        help="join this Ray cluster instead of starting a local Ray (its nodes must see this data folder;"
-                             " a cluster with token authentication also needs RAY_AUTH_MODE=token here)")
-    parser.add_argument("--ray-workers", type=int, default=None, help="Ray workers (default: one per cluster CPU)")
+    add_engine_arguments(parser, "the blocks (every node must see this data folder)")
     args = parser.parse_args(argv)
-    if args.engine != "ray" and (args.ray_address or args.ray_workers):
-        parser.error("--ray-address and --ray-workers need --engine ray")
-    engine: str | RayEngine = "local"
-    if args.engine == "ray":
-        try:
-            from scripts.ray_engine import RayEngine
-        except ImportError as exc:
-            print(f"--engine ray needs Ray: pip install -r requirements-scale.txt ({exc})", file=sys.stderr)
-            return 2
-        engine = RayEngine(address=args.ray_address, workers=args.ray_workers, progress=not args.no_progress)
+    engine = engine_from_arguments(parser, args)
+    if engine is None:
+        return 2
     out = args.out or lookup.lookups_dir()
     manifest = precompute(load_catalog(), out, engine=engine, progress=not args.no_progress)
     total = sum((out / name).stat().st_size for entry in manifest["models"].values() for name in entry["files"].values())
