@@ -122,7 +122,7 @@ def test_replacing_the_block_keeps_the_rest_of_the_readme():
 
 def test_tree_memory_counts_the_children():
     """A parent that holds nothing and a child that holds 200 MB: the tree's PSS must include the child's."""
-    child = "import time; block = bytearray(200 * 2**20); time.sleep(20)"
+    child = "import time; block = b'x' * (200 * 2**20); time.sleep(20)"  # every page written: resident
     parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
     process = subprocess.Popen([sys.executable, "-c", parent])
     try:
@@ -135,7 +135,7 @@ def test_tree_memory_counts_the_children():
         assert seen >= 200
     finally:
         process.kill()
-        subprocess.run(["pkill", "-f", "block = bytearray"], check=False)
+        subprocess.run(["pkill", "-f", "block = b'x'"], check=False)
 
 
 def test_a_failing_stage_raises_with_its_log(tmp_path):
