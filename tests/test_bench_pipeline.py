@@ -70,7 +70,8 @@ def fake_pipeline(app_peak_mb: float = 900.0, item_p50_ms: float = 0.01) -> dict
                                          for name in ("tfidf", "fans")},
                         "free_text": {name: {"p50_ms": 3.0, "p95_ms": 4.0} for name in ("multilingual", "embedding", "tfidf")}},
         }, "artifacts_mb": {"movies.parquet": 2.0, "index": 40.0, "rankers": 1.0, "lookups": 16.0},
-            "engines_compared": {"identical_files": ["a", "b"], "max_field_vector_gap": 0.001},
+            "engines_compared": {"files": 6, "identical_files": ["a", "b"], "max_field_vector_gap": 0.001,
+                                 "max_document_vector_gap": 0.002},
             "lookups_compared": {"files": 14, "different_files": []}}
 
     return {"sizes": {"4802": record(4802), "45000": record(45000)},
@@ -87,7 +88,8 @@ def test_renderer_quotes_both_engines_and_the_speed_up():
     assert "450.0 films per second" in flat  # 45,000 films over 100 worker-seconds
     assert "projection, not a measurement" in flat
     assert "serving `requirements.txt` 1,014 MB" in flat
-    assert "the same lookups (14 files, byte for byte)" in flat
+    assert "wrote 2 of 6 index files byte for byte (a, b); the MiniLM vectors differ by at most 2.0e-03" in flat
+    assert "were the same (14 files, byte for byte)" in flat
 
 
 @pytest.mark.parametrize(("peak", "p50", "marks"), [(900.0, 0.01, "✓✓"), (1100.0, 0.01, "✓✗"), (900.0, 0.2, "✗✓")])
