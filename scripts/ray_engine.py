@@ -56,7 +56,24 @@ def _claim(marker: Path) -> bool:
     return True
 
 
-class SentenceEncoder:
+class RayWorker:
+    """What every actor UDF here shares: its id and whether Ray restarted it (reported back with each batch), and
+    the tests' ``crash_once`` marker: the first worker to claim it exits mid-batch, as a killed process would."""
+
+    def __init__(self, crash_once: str | None) -> None:
+        self.crash_once = Path(crash_once) if crash_once else None
+        context = ray.get_runtime_context()
+        self.worker = context.get_actor_id() or f"pid {os.getpid()}"
+        with warnings.catch_warnings():  # Ray's own property reads its deprecated RuntimeContext.actor_id
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.restarted = bool(context.was_current_actor_reconstructed)
+
+    def maybe_crash(self) -> None:
+        if self.crash_once is not None and _claim(self.crash_once):
+            os._exit(1)  # a hard death (no exception, no cleanup): Ray sees a dead actor, not a Python error
+
+
+class SentenceEncoder(RayWorker):
     """One per Ray worker: loads the sentence model once, then encodes (group, row, text) batches.
 
     Each group in a batch (the document, or one field) is encoded with the local path's ``sentence_model.encode``,
@@ -76,16 +93,10 @@ class SentenceEncoder:
         self.model = sentence_model.load_sentence_model(threads)
         self.batch_sizes = batch_sizes
         self.precision = precision
-        self.crash_once = Path(crash_once) if crash_once else None
-        context = ray.get_runtime_context()
-        self.worker = context.get_actor_id() or f"pid {os.getpid()}"
-        with warnings.catch_warnings():  # Ray's own property reads its deprecated RuntimeContext.actor_id
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.restarted = bool(context.was_current_actor_reconstructed)
+        super().__init__(crash_once)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.crash_once is not None and _claim(self.crash_once):
-            os._exit(1)  # a hard death (no exception, no cleanup): Ray sees a dead actor, not a Python error
+        self.maybe_crash()
         groups, texts = batch["group"], batch["text"]
         vectors: np.ndarray | None = None
         seconds = np.zeros(len(texts), dtype=np.float64)
@@ -106,7 +117,7 @@ class SentenceEncoder:
         }
 
 
-class LookupWorker:
+class LookupWorker(RayWorker):
     """One per Ray worker for ``scripts/precompute_neighbours.py --engine ray``: loads every live model once from the
     checked artifacts of ``data_dir`` (each node must see that folder), then computes whole blocks of films'
     lookups with the local path's ``block_lookups``. ``crash_once``: as in ``SentenceEncoder`` (tests only)."""
@@ -120,16 +131,10 @@ class LookupWorker:
         self.block_lookups = block_lookups
         self.served = load_models(load_catalog(), strict=True, lookups=False).models
         self.depth = depth
-        self.crash_once = Path(crash_once) if crash_once else None
-        context = ray.get_runtime_context()
-        self.worker = context.get_actor_id() or f"pid {os.getpid()}"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.restarted = bool(context.was_current_actor_reconstructed)
+        super().__init__(crash_once)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.crash_once is not None and _claim(self.crash_once):
-            os._exit(1)
+        self.maybe_crash()
         rows = np.asarray(batch["row"], dtype=np.int64)
         arrays, seconds = self.block_lookups(self.served, rows, self.depth)
         out = {f"{name}/{role}": values for name, roles in arrays.items() for role, values in roles.items()}
