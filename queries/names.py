@@ -7,7 +7,7 @@ and a sorted array of the names' hashes for O(log n) exact lookups.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,57 @@ def _python_batches(array: pa.Array) -> Iterator[list]:
     """The array's values as Python objects, NORMALIZE_BATCH at a time (bounded transient Python objects)."""
     for start in range(0, len(array), NORMALIZE_BATCH):
         yield array.slice(start, NORMALIZE_BATCH).to_pylist()
+
+
+class StringPositions(Mapping[str, int]):
+    """Each string of an Arrow string array -> its position (the first, if repeated), without a Python dict.
+
+    A dict of Python strings costs ~100 bytes per entry; this keeps the strings in their Arrow buffer and a
+    sorted array of their hashes (12 bytes each): O(log n) lookups, each hit confirmed against the string.
+    It is a read-only ``Mapping``, so it can stand where a ``str -> int`` dict is read (a TF-IDF vocabulary).
+    Hashes are Python's own, computed in this process (string hashing is salted per process)."""
+
+    def __init__(self, strings: pa.Array) -> None:
+        self.strings = strings
+        hashes = np.concatenate([np.fromiter(map(hash, batch), dtype=np.int64, count=len(batch))
+                                 for batch in _python_batches(strings)] or [np.empty(0, dtype=np.int64)])
+        self._by_hash = np.argsort(hashes, kind="stable").astype(np.int32)
+        self._hashes = hashes[self._by_hash]
+
+    def find(self, key: object) -> int | None:
+        """Position of the exact string ``key``, or None (also for anything that is not a string)."""
+        if not isinstance(key, str):
+            return None
+        target = hash(key)
+        at = int(np.searchsorted(self._hashes, target))
+        while at < len(self._hashes) and self._hashes[at] == target:
+            position = int(self._by_hash[at])
+            if self.strings[position].as_py() == key:
+                return position
+            at += 1
+        return None
+
+    def __getitem__(self, key: str) -> int:
+        position = self.find(key)
+        if position is None:
+            raise KeyError(key)
+        return position
+
+    def __contains__(self, key: object) -> bool:
+        return self.find(key) is not None
+
+    def __len__(self) -> int:
+        return len(self.strings)
+
+    def __iter__(self) -> Iterator[str]:
+        for batch in _python_batches(self.strings):
+            yield from batch
+
+    def __reduce__(self):  # another process salts string hashes differently: it rehashes
+        return StringPositions, (self.strings,)
+
+    def hash_nbytes(self) -> int:
+        return self._hashes.nbytes + self._by_hash.nbytes
 
 
 @dataclass(frozen=True)
@@ -100,24 +151,14 @@ class NameIndex:
         self.indptr = np.concatenate([[0], np.cumsum(counts[ranking])]).astype(np.int64)
         self.keys = keys.take(pa.array(ranking))
         self.credited = self.lists.values.take(pa.array(first_spelling[ranking]))
-        hashes = np.concatenate([np.fromiter(map(hash, keys), dtype=np.int64) for keys in _python_batches(self.keys)]
-                                or [np.empty(0, dtype=np.int64)])
-        self._by_hash = np.argsort(hashes, kind="stable").astype(np.int32)
-        self._hashes = hashes[self._by_hash]
+        self._positions = StringPositions(self.keys)
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def find(self, key: str) -> int | None:
         """Position of the exact normalised ``key``, or None."""
-        target = hash(key)
-        at = int(np.searchsorted(self._hashes, target))
-        while at < len(self._hashes) and self._hashes[at] == target:
-            position = int(self._by_hash[at])
-            if self.keys[position].as_py() == key:
-                return position
-            at += 1
-        return None
+        return self._positions.find(key)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.find(key) is not None
@@ -140,5 +181,6 @@ class NameIndex:
         return self.keys.to_pylist()
 
     def nbytes(self) -> int:
-        arrays: Iterable[np.ndarray] = (self.rows, self.indptr, self._by_hash, self._hashes)
-        return self.keys.nbytes + self.credited.nbytes + self.lists.nbytes() + sum(array.nbytes for array in arrays)
+        arrays: Iterable[np.ndarray] = (self.rows, self.indptr)
+        return (self.keys.nbytes + self.credited.nbytes + self.lists.nbytes() + self._positions.hash_nbytes()
+                + sum(array.nbytes for array in arrays))

@@ -109,6 +109,10 @@ class CoLiked:
     def knows(self, row: int) -> bool:
         return bool(self.rows[row, 0] >= 0)
 
+    def rated_films(self) -> np.ndarray:
+        """``knows`` for every film at once (bool per row)."""
+        return self.rows[:, 0] >= 0
+
 
 def co_liked_lists(likes: sp.csr_matrix, raters: np.ndarray, users: int, depth: int) -> CoLiked:
     """``CoLiked`` from a users × films like matrix: cosine of film columns, top ``depth`` per film (ties:

@@ -9,9 +9,10 @@ similarities it was trained to read.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ RANKER_LABELS = {
     "parecidas": "Parecidas (ranker de contenido)",
     "fans": "A quien le gustó… también le gustó",
 }
+T = TypeVar("T")
 LIBRARIES = ["lightgbm", "numpy", "scipy", "scikit-learn", "pandas", "faiss-cpu"]
 
 
@@ -92,29 +94,46 @@ def load_co_liked(path: Path):
 
 
 def _build(catalog: Catalog, base: dict[str, Recommender], manifest: dict[str, Any], directory: Path) -> dict[str, Recommender]:
+    """Both rankers, with their signals (catalog facts, co-liked lists) built on first use: a serving app
+    answers from the lookups and only needs the co-liked lists' "rated" column, read here."""
     import lightgbm
 
     from recommender.features import FilmFacts
     from recommender.learned import LearnedRecommender, Signals
 
-    co_liked = load_co_liked(directory / CO_LIKED_FILE)
-    if co_liked.rows.shape[0] != len(catalog):
-        raise _fail(f"{CO_LIKED_FILE} covers {co_liked.rows.shape[0]} films, the catalog has {len(catalog)}")
+    co_liked_path = directory / CO_LIKED_FILE
+    rated = load_co_liked(co_liked_path).rated_films()  # the whole file is read again on first live use
+    if len(rated) != len(catalog):
+        raise _fail(f"{CO_LIKED_FILE} covers {len(rated)} films, the catalog has {len(catalog)}")
     boosters = {name: lightgbm.Booster(model_file=str(directory / file)) for name, file in RANKER_FILES.items()}
     text_models = {name: base[name] for name in ("seed_tfidf", "tfidf", "embedding")}
-    facts = FilmFacts.from_catalog(catalog)
+    facts = _built_once(lambda: FilmFacts.from_catalog(catalog))  # one copy for both rankers
     features = manifest["features"]
     text_search = base.get("multilingual", base["embedding"])
     parecidas = LearnedRecommender(
         "parecidas", RANKER_LABELS["parecidas"], boosters["parecidas"], tuple(features["parecidas"]),
-        Signals(text_models, facts), text_search,
+        lambda: Signals(text_models, facts()), text_search,
     )
     fans = LearnedRecommender(
         "fans", RANKER_LABELS["fans"], boosters["fans"], tuple(features["fans"]),
-        Signals(text_models, facts, co_liked), text_search, fallback=parecidas,
-        prior_weight=float(manifest["rankers"]["fans"]["prior_weight"]),
+        lambda: Signals(text_models, facts(), load_co_liked(co_liked_path)), text_search, fallback=parecidas,
+        prior_weight=float(manifest["rankers"]["fans"]["prior_weight"]), rated=rated,
     )
     return {"parecidas": parecidas, "fans": fans}
+
+
+def _built_once(build: Callable[[], T]) -> Callable[[], T]:
+    """``build``'s result, built by the first caller (thread-safe) and shared by every later one."""
+    built: list[T] = []
+    lock = threading.Lock()
+
+    def once() -> T:
+        with lock:
+            if not built:
+                built.append(build())
+        return built[0]
+
+    return once
 
 
 def verified_manifest(catalog: Catalog, directory: Path | None = None, index_directory: Path | None = None) -> dict[str, Any]:

@@ -252,12 +252,18 @@ def latency_worker(out: Path) -> None:
 # ------------------------------------------------------------------ one catalog size, resumable
 
 
-def run_size(work: Path, films: int, engines: Sequence[str]) -> dict:
+REDOABLE = ("app", "latency")  # the serving measurements; build stages feed each other: rerun those with --fresh
+
+
+def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str] = ()) -> dict:
+    """Every stage not recorded in ``work``/FILMS/stages.json yet (or named in ``redo``), in pipeline order."""
     base = work / str(films)
     base.mkdir(parents=True, exist_ok=True)
     record_path = base / "stages.json"
     record: dict = json.loads(record_path.read_text()) if record_path.is_file() else {"films": films, "stages": {}}
     stages = record["stages"]
+    for name in redo:
+        stages.pop(name, None)
 
     def stage(name: str, step) -> None:
         if name in stages:
@@ -454,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="local,ray", help="build engines to run and compare (local is required)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"work folder, kept for resuming ({DEFAULT_WORK})")
     parser.add_argument("--fresh", action="store_true", help="delete each size's work folder first")
+    parser.add_argument("--redo", default="", help=f"measure these stages again on the kept artifacts, after a "
+                        f"serving change ({','.join(REDOABLE)})")
     parser.add_argument("--json", type=Path, help="write every finished size's record here (e.g. data/bench/pipeline.json)")
     parser.add_argument("--readme", action="store_true",
                         help="measure nothing: rewrite README.md's scaling block from data/bench/pipeline.json")
@@ -483,11 +491,14 @@ def main(argv: list[str] | None = None) -> int:
     engines = [value for value in args.engines.split(",") if value]
     if "local" not in engines or set(engines) - {"local", "ray"}:
         parser.error("--engines: local (required: its artifacts are served) and optionally ray")
+    redo = [value for value in args.redo.split(",") if value]
+    if set(redo) - set(REDOABLE):
+        parser.error(f"--redo: only {', '.join(REDOABLE)} (a build stage's artifacts feed the later ones: use --fresh)")
     records = []
     for films in sizes:
         if args.fresh:
             shutil.rmtree(args.work / str(films), ignore_errors=True)
-        records.append(run_size(args.work, films, engines))
+        records.append(run_size(args.work, films, engines, redo=redo))
     if args.json:
         previous = json.loads(args.json.read_text()) if args.json.is_file() else {"sizes": {}}
         previous["sizes"].update({str(record["films"]): record for record in records})

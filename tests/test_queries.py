@@ -1,9 +1,11 @@
 """The six queries on the real catalog, checked against counts made independently from the raw CSVs."""
 from __future__ import annotations
 
-from collections import Counter
-
+import os
 import re
+import subprocess
+import sys
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +18,7 @@ from queries import (
 from queries.catalog import load_catalog
 from queries.people import MIN_PLAUSIBLE_USD
 from queries.text import MAX_INPUT_CHARS, normalize, split_year
-from tests.conftest import BAD_TEXT, NOT_TEXT
+from tests.conftest import BAD_TEXT, NOT_TEXT, ROOT
 
 ALL_QUERIES = [cantidad_filmaciones_mes, cantidad_filmaciones_dia, score_titulo, votos_titulo, get_actor, get_director]
 
@@ -330,6 +332,36 @@ def test_name_index_handles_missing_keys_spellings_and_empty_lists():
         index["nobody"]
     empty = NameIndex(pa.array([[], None], pa.list_(pa.string())), np.array([0, 1]), normalize)
     assert len(empty) == 0 and empty.find("ana") is None and empty.names() == []
+
+
+def test_string_positions_is_a_read_only_mapping_that_survives_another_process():
+    """The compact str -> position map behind NameIndex and the TF-IDF vocabularies: first position of a repeated
+    string, KeyError (not a wrong hit) for anything else, and rebuilt when unpickled (string hashes are salted
+    per process, so shipping the hashes to a Ray worker would break every lookup there)."""
+    import pickle
+
+    import pyarrow as pa
+
+    from queries.names import StringPositions
+
+    strings = ["love", "war", "space opera", "amélie", "war", "", "🎬", ".*"]
+    positions = StringPositions(pa.array(strings, pa.string()))
+    assert len(positions) == len(strings) and list(positions) == strings
+    assert positions["war"] == 1 and positions[""] == 5 and positions["🎬"] == 6 and positions[".*"] == 7
+    for missing in ["War", "amelie", "space", "x" * 10_000, 3, None, b"war"]:
+        assert missing not in positions and positions.find(missing) is None
+    with pytest.raises(KeyError):
+        positions["peace"]
+    code = ("import pickle, sys\n"
+            "positions = pickle.loads(sys.stdin.buffer.read())\n"
+            "print([positions.get(key) for key in ['love', 'space opera', 'amélie', '🎬', 'peace']])\n")
+    answers = {}
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(positions), capture_output=True,
+                              cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        answers[seed] = done.stdout.decode().strip()
+    assert answers["1"] == answers["2"] == "[0, 2, 3, 6, None]"
 
 
 @pytest.mark.parametrize(("typed", "title"), [

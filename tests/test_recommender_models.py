@@ -17,7 +17,8 @@ from queries.text import normalize
 from recommender import documents, sentence_model
 from recommender.artifacts import load_recommenders, read_manifest
 from recommender.explain import Explainer, explain
-from tests.conftest import ROOT
+from recommender.tfidf import SEED_PARAMS, TFIDF_PARAMS
+from tests.conftest import BAD_TEXT, ROOT
 
 MARTIAN_QUERY = "a lonely astronaut stranded on Mars who grows potatoes"
 
@@ -127,6 +128,23 @@ def test_tfidf_lists_only_films_sharing_a_term(catalog, models):
     rows, scores = models["seed_tfidf"].similar_batch(np.array([empty]), 3)
     assert rows.tolist() == [[-1, -1, -1]] and np.all(np.isneginf(scores))
     assert len(models["tfidf"].search("qqqzzx wwwkkj", 5)) == 0
+
+
+@pytest.mark.parametrize(("name", "documents_of", "params"), [
+    ("seed_tfidf", documents.seed_documents, SEED_PARAMS), ("tfidf", documents.tfidf_documents, TFIDF_PARAMS),
+])
+def test_served_vectorizer_transforms_like_the_fitted_one(catalog, models, name, documents_of, params):
+    """The served vectorizer reads its terms from an Arrow buffer (StringPositions), not sklearn's dict: it must
+    give the fitted vectorizer's query vectors, term for term, for real queries and for bad input."""
+    served = models[name].vectorizer
+    fitted = TfidfVectorizer(**params).fit(documents_of(catalog.movies))
+    assert len(served.vocabulary_) == len(fitted.vocabulary_) > 10_000
+    film = documents_of(catalog.movies)[rows_of(catalog, "The Dark Knight")[0]]
+    queries = [film, "a lonely astronaut stranded on Mars", "toy story", "Christopher Nolan dreams",
+               "un astronauta solo en Marte", "shark beach town", *BAD_TEXT]
+    served_vectors = served.transform(queries)
+    assert abs(served_vectors - fitted.transform(queries)).max() < 1e-6
+    assert served_vectors[0].nnz >= 10  # a real document: many of its terms found
 
 
 def test_explain_names_what_two_films_share(catalog):
@@ -243,8 +261,9 @@ def test_the_query_encoder_checks_the_streamed_weights_sha256(monkeypatch):
 
 
 def test_serving_from_lookups_never_builds_the_live_item_to_item_matrices():
-    """At 45k films the per-field float32 matrix is ~460 MB and the TF-IDF film rows ~35 MB: the app answers
-    item-to-item from the lookups and free text from the postings, so it must not build either (fresh process)."""
+    """At 45k films the per-field float32 matrix is ~460 MB, the TF-IDF film rows ~35 MB and the rankers' signals
+    ~55 MB: the app answers item-to-item from the lookups and free text from the postings, so it must not build
+    them (fresh process), and still says when the fans ranker answered with its fallback."""
     code = (
         "from recommender import service\n"
         "for title in ('Toy Story', 'The Dark Knight', 'Amélie', 'Avatar'):\n"
@@ -253,11 +272,16 @@ def test_serving_from_lookups_never_builds_the_live_item_to_item_matrices():
         "for text in ('un astronauta solo en Marte', 'a shark terrorises a beach town'):\n"
         "    service.search(text, 5)\n"
         "models = service.serving_recommenders()\n"
+        "unrated = next(row for row in range(len(models['fans'].rows)) if models['fans'].uses_fallback(row))\n"
+        "fans = next(m for m in service.compare(service.load_catalog().labels[unrated], 5).models if m.model == 'fans')\n"
+        "print(fans.note == service.FALLBACK_NOTE and len(fans.results) == 5)\n"
         "print(models['embedding'].live.vectors_built, models['tfidf'].live._matrix is None,\n"
-        "      models['seed_tfidf'].live._matrix is None)\n"
-        "models['embedding'].similar(68, 60)\n"  # deeper than the lookups: now the live model builds it
-        "print(models['embedding'].live.vectors_built)\n"
+        "      models['seed_tfidf'].live._matrix is None, models['fans'].live.signals_built,\n"
+        "      models['parecidas'].live.signals_built)\n"
+        "models['embedding'].similar(68, 60)\n"  # deeper than the lookups: now the live models build them
+        "models['fans'].similar(68, 60)\n"
+        "print(models['embedding'].live.vectors_built, models['fans'].live.signals_built)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["False", "True", "True", "True"]
+    assert done.stdout.split() == ["True", "False", "True", "True", "False", "False", "True", "True"]
