@@ -142,9 +142,9 @@ def _load_models(directory: Path, manifest: dict[str, Any], rows: int) -> dict[s
         for name in ("seed_tfidf", "tfidf"):
             files = MODEL_FILES[name]
             matrix = matrix_from_npz(directory / files["matrix"])
-            vectorizer = vectorizer_from_json((directory / files["vectorizer"]).read_text(encoding="utf-8"))
-            if matrix.shape != (rows, len(vectorizer.vocabulary_)):
-                raise _fail(f"{name} matrix has shape {matrix.shape}, expected ({rows}, {len(vectorizer.vocabulary_)})")
+            vectorizer, terms = vectorizer_from_json((directory / files["vectorizer"]).read_text(encoding="utf-8"))
+            if matrix.shape != (rows, terms):
+                raise _fail(f"{name} matrix has shape {matrix.shape}, expected ({rows}, {terms})")
             models[name] = TfidfRecommender(name, MODEL_LABELS[name], matrix, vectorizer)
         index = read_index(directory / MODEL_FILES["embedding"]["index"])
         described = manifest["models"]["embedding"]

@@ -5,10 +5,41 @@ resolution belongs to ``queries.titles.resolve_title``.
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
+
+T = TypeVar("T")
+
+
+class OnFirstUse(Generic[T]):
+    """A part of a model built by the first call that needs it (once, thread-safe), then shared: the serving app
+    answers item-to-item from the lookups, so the parts only live models read (and the libraries they import)
+    cost neither start-up time nor memory until something asks for them."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build: Callable[[], T] | None = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        return self._build is None
+
+    def get(self) -> T:
+        if self._build is not None:
+            with self._lock:
+                if self._build is not None:
+                    self._value, self._build = self._build(), None
+        return self._value  # type: ignore[return-value]
+
+    @staticmethod
+    def value(part: T | OnFirstUse[T]) -> T:
+        """``part`` itself, or what it builds."""
+        return part.get() if isinstance(part, OnFirstUse) else part
 
 
 @dataclass(frozen=True)

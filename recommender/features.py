@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import MultiLabelBinarizer
 
 from queries.catalog import Catalog
 
@@ -152,6 +151,9 @@ class FilmFacts:
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> FilmFacts:
+        # Imported here: a serving app builds the facts only on first live use, so scikit-learn is no start-up import.
+        from sklearn.preprocessing import MultiLabelBinarizer
+
         movies = catalog.movies
 
         def incidence(values) -> sp.csr_matrix:

@@ -19,15 +19,18 @@ answers with the content ranker (``fallback``) and says so (``uses_fallback``).
 from __future__ import annotations
 
 import functools
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.base import Neighbours, Recommender
+from recommender.base import Neighbours, OnFirstUse, Recommender
 from recommender.features import TEXT_MODELS, CoLiked, FilmFacts, candidate_pool, co_liked_prior, pair_features
 from recommender.ranking import PAD_ROW, PAD_SCORE, pad, top_k
+
+if TYPE_CHECKING:
+    from lightgbm import Booster  # imported when a booster is loaded, not with this module
 
 POOL_DEPTH = 100  # films asked from each source; the union is what the ranker can re-order
 
@@ -72,6 +75,13 @@ def query_features(row: int, signals: Signals, names: tuple[str, ...],
     return candidates, pair_features(row, candidates, lists, signals.text_models, signals.facts, names, signals.co_liked)
 
 
+def checked_booster(booster: Booster, feature_names: tuple[str, ...]) -> Booster:
+    """``booster``, after checking it reads ``feature_names`` in that order (a ranker fed other columns is silently wrong)."""
+    if tuple(booster.feature_name()) != tuple(feature_names):
+        raise ValueError(f"The booster was trained on {booster.feature_name()}, not {list(feature_names)}.")
+    return booster
+
+
 @dataclass(frozen=True)
 class Contribution:
     """One feature's push on one recommendation (SHAP value in the booster's score units)."""
@@ -84,43 +94,39 @@ class LearnedRecommender:
     """A LightGBM LambdaRank booster over ``query_features``; implements the Recommender protocol."""
 
     def __init__(
-        self, name: str, label: str, booster, feature_names: tuple[str, ...], signals: Signals | Callable[[], Signals],
-        text_search: Recommender, fallback: Recommender | None = None, prior_weight: float = 0.0,
-        rated: np.ndarray | None = None,
+        self, name: str, label: str, booster: Booster | OnFirstUse[Booster], feature_names: tuple[str, ...],
+        signals: Signals | OnFirstUse[Signals], text_search: Recommender, fallback: Recommender | None = None,
+        prior_weight: float = 0.0, rated: np.ndarray | None = None,
     ) -> None:
-        """``signals`` may be a function that builds them: a serving app answers item-to-item from the
-        precomputed lookups and never needs them (~55 MB at 45k films). It then passes ``rated`` (which
-        films have co-liked films), so that ``uses_fallback`` does not build them either."""
+        """The booster and the signals may be ``OnFirstUse``: a serving app answers item-to-item from the
+        precomputed lookups and never needs them (~55 MB at 45k films, and LightGBM's and scikit-learn's imports
+        at start-up). It then passes ``rated`` (which films have co-liked films), so that ``uses_fallback``
+        builds nothing, and checks the booster's features when it builds it (``checked_booster``)."""
         self.name = name
         self.label = label
-        self.booster = booster
         self.feature_names = tuple(feature_names)
+        self._booster = booster if isinstance(booster, OnFirstUse) else checked_booster(booster, self.feature_names)
+        self._signals = signals
         if isinstance(signals, Signals):
-            self._signals: Signals | None = signals
             rated = signals.co_liked.rated_films() if signals.co_liked is not None else None
-        else:
-            self._signals, self._build_signals = None, signals
-        self._signals_lock = threading.Lock()
         self.rated = rated  # None: this ranker reads no behaviour
         self.text_search = text_search
         self.fallback = fallback
         self.prior_weight = float(prior_weight)  # > 0: start from item-kNN's order (``co_liked_prior``)
         # The last queries' source lists: the "why" of a recommendation asks for the same pool right after.
         self._lists = functools.lru_cache(maxsize=64)(lambda row: source_lists(row, self.signals))
-        if tuple(booster.feature_name()) != self.feature_names:
-            raise ValueError(f"The booster was trained on {booster.feature_name()}, not {list(self.feature_names)}.")
+
+    @property
+    def booster(self) -> Booster:
+        return OnFirstUse.value(self._booster)
 
     @property
     def signals(self) -> Signals:
-        if self._signals is None:
-            with self._signals_lock:
-                if self._signals is None:
-                    self._signals = self._build_signals()
-        return self._signals
+        return OnFirstUse.value(self._signals)
 
     @property
     def signals_built(self) -> bool:
-        return self._signals is not None
+        return not isinstance(self._signals, OnFirstUse) or self._signals.built
 
     def uses_fallback(self, row: int) -> bool:
         """True when this ranker needs behaviour and the film has none (nobody in training rated it)."""
@@ -151,17 +157,23 @@ class LearnedRecommender:
 
     def similar_batch_explained(
         self, rows: np.ndarray, k: int, top: int,
+        fallback_answers: tuple[np.ndarray, np.ndarray, list[list[list[Contribution]]]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, list[list[list[Contribution]]]]:
         """``similar_batch`` plus, per row, ``contributions`` of its films (``top`` per film; none when
         ``top`` is 0), from one feature matrix per film: the offline precompute's pass. Equal to calling
-        ``similar`` then ``contributions`` (the pool of a film's own recommendations is its candidate pool)."""
+        ``similar`` then ``contributions`` (the pool of a film's own recommendations is its candidate pool).
+        ``fallback_answers``: the fallback's own answer for these ``rows`` (same ``k`` and ``top``), when the
+        caller has it already (the precompute ranks with the content ranker first), so it is not computed twice."""
         rows = np.asarray(rows, dtype=np.int64)
         out_rows = np.full((len(rows), k), PAD_ROW, dtype=np.int64)
         out_scores = np.full((len(rows), k), PAD_SCORE, dtype=np.float32)
         explained: list[list[list[Contribution]]] = [[] for _ in rows]
         fallback = np.array([self.uses_fallback(row) for row in rows.tolist()], dtype=bool)
         if fallback.any():
-            if isinstance(self.fallback, LearnedRecommender):
+            if fallback_answers is not None:
+                found, scores = fallback_answers[0][fallback], fallback_answers[1][fallback]
+                why = [fallback_answers[2][position] for position in np.flatnonzero(fallback).tolist()]
+            elif isinstance(self.fallback, LearnedRecommender):
                 found, scores, why = self.fallback.similar_batch_explained(rows[fallback], k, top)
             else:
                 found, scores = self.fallback.similar_batch(rows[fallback], k)

@@ -9,10 +9,9 @@ similarities it was trained to read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +29,6 @@ RANKER_LABELS = {
     "parecidas": "Parecidas (ranker de contenido)",
     "fans": "A quien le gustó… también le gustó",
 }
-T = TypeVar("T")
 LIBRARIES = ["lightgbm", "numpy", "scipy", "scikit-learn", "pandas", "faiss-cpu"]
 
 
@@ -94,46 +92,39 @@ def load_co_liked(path: Path):
 
 
 def _build(catalog: Catalog, base: dict[str, Recommender], manifest: dict[str, Any], directory: Path) -> dict[str, Recommender]:
-    """Both rankers, with their signals (catalog facts, co-liked lists) built on first use: a serving app
-    answers from the lookups and only needs the co-liked lists' "rated" column, read here."""
-    import lightgbm
-
+    """Both rankers, their boosters and signals (catalog facts, co-liked lists) loaded on first live use: a
+    serving app answers from the lookups, and needs only the co-liked lists' "rated" column, read here."""
+    from recommender.base import OnFirstUse
     from recommender.features import FilmFacts
-    from recommender.learned import LearnedRecommender, Signals
+    from recommender.learned import LearnedRecommender, Signals, checked_booster
 
     co_liked_path = directory / CO_LIKED_FILE
     rated = load_co_liked(co_liked_path).rated_films()  # the whole file is read again on first live use
     if len(rated) != len(catalog):
         raise _fail(f"{CO_LIKED_FILE} covers {len(rated)} films, the catalog has {len(catalog)}")
-    boosters = {name: lightgbm.Booster(model_file=str(directory / file)) for name, file in RANKER_FILES.items()}
+    features = {name: tuple(manifest["features"][name]) for name in RANKER_FILES}
+
+    def booster(name: str) -> OnFirstUse:
+        def load():
+            import lightgbm  # imports scikit-learn too: ~1 s of start-up a lookup-served app does not pay
+
+            return checked_booster(lightgbm.Booster(model_file=str(directory / RANKER_FILES[name])), features[name])
+
+        return OnFirstUse(load)
+
     text_models = {name: base[name] for name in ("seed_tfidf", "tfidf", "embedding")}
-    facts = _built_once(lambda: FilmFacts.from_catalog(catalog))  # one copy for both rankers
-    features = manifest["features"]
+    facts = OnFirstUse(lambda: FilmFacts.from_catalog(catalog))  # one copy for both rankers
     text_search = base.get("multilingual", base["embedding"])
     parecidas = LearnedRecommender(
-        "parecidas", RANKER_LABELS["parecidas"], boosters["parecidas"], tuple(features["parecidas"]),
-        lambda: Signals(text_models, facts()), text_search,
+        "parecidas", RANKER_LABELS["parecidas"], booster("parecidas"), features["parecidas"],
+        OnFirstUse(lambda: Signals(text_models, facts.get())), text_search,
     )
     fans = LearnedRecommender(
-        "fans", RANKER_LABELS["fans"], boosters["fans"], tuple(features["fans"]),
-        lambda: Signals(text_models, facts(), load_co_liked(co_liked_path)), text_search, fallback=parecidas,
-        prior_weight=float(manifest["rankers"]["fans"]["prior_weight"]), rated=rated,
+        "fans", RANKER_LABELS["fans"], booster("fans"), features["fans"],
+        OnFirstUse(lambda: Signals(text_models, facts.get(), load_co_liked(co_liked_path))), text_search,
+        fallback=parecidas, prior_weight=float(manifest["rankers"]["fans"]["prior_weight"]), rated=rated,
     )
     return {"parecidas": parecidas, "fans": fans}
-
-
-def _built_once(build: Callable[[], T]) -> Callable[[], T]:
-    """``build``'s result, built by the first caller (thread-safe) and shared by every later one."""
-    built: list[T] = []
-    lock = threading.Lock()
-
-    def once() -> T:
-        with lock:
-            if not built:
-                built.append(build())
-        return built[0]
-
-    return once
 
 
 def verified_manifest(catalog: Catalog, directory: Path | None = None, index_directory: Path | None = None) -> dict[str, Any]:

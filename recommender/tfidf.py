@@ -12,20 +12,21 @@ and never fits.
 from __future__ import annotations
 
 import io
-import threading
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from queries.names import StringPositions
-from recommender.base import Neighbours
+from recommender.base import Neighbours, OnFirstUse
 from recommender.ranking import pad, top_k
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer  # imported when fitting or on first search
 
 # The original project's recipe, exactly: scikit-learn defaults plus these two settings.
 SEED_PARAMS: dict[str, Any] = {"stop_words": "english", "ngram_range": (1, 2)}
@@ -42,23 +43,27 @@ BATCH_ROWS = 256  # rows scored per sparse product in similar_batch: bounds memo
 class TfidfRecommender:
     """Cosine similarity over TF-IDF vectors; used for both "seed_tfidf" and "tfidf"."""
 
-    def __init__(self, name: str, label: str, matrix: sp.csr_matrix, vectorizer: TfidfVectorizer | None = None) -> None:
+    def __init__(self, name: str, label: str, matrix: sp.csr_matrix,
+                 vectorizer: TfidfVectorizer | OnFirstUse[TfidfVectorizer] | None = None) -> None:
         self.name = name
         self.label = label
         self.postings = sp.csr_matrix(matrix).T.tocsr()  # the inverted index: term -> films (free text needs only it)
-        self._matrix: sp.csr_matrix | None = None
-        self._matrix_lock = threading.Lock()
-        self.vectorizer = vectorizer  # None for synthetic matrices: item-to-item only
+        # films × terms, rebuilt from the postings on first use: item-to-item is served from the precomputed
+        # lookups, so a serving app asked only for free text never holds both (~50 MB at 45k films).
+        self._matrix = OnFirstUse(lambda: self.postings.T.tocsr())
+        self._vectorizer = vectorizer  # None for synthetic matrices: item-to-item only
 
     @property
     def matrix(self) -> sp.csr_matrix:
-        """films × terms, rebuilt from the postings on first use: item-to-item is served from the precomputed
-        lookups, so a serving app asked only for free text never holds both (~50 MB at 45k films)."""
-        if self._matrix is None:
-            with self._matrix_lock:
-                if self._matrix is None:
-                    self._matrix = self.postings.T.tocsr()
-        return self._matrix
+        return self._matrix.get()
+
+    @property
+    def matrix_built(self) -> bool:
+        return self._matrix.built
+
+    @property
+    def vectorizer(self) -> TfidfVectorizer | None:
+        return OnFirstUse.value(self._vectorizer)
 
     def __len__(self) -> int:
         return self.postings.shape[1]
@@ -95,7 +100,7 @@ class TfidfRecommender:
 
     def search(self, text: str, k: int) -> Neighbours:
         """Films whose documents share the text's (non-stop-word) terms; empty if it shares none."""
-        if self.vectorizer is None:
+        if self._vectorizer is None:
             raise RuntimeError(f"{self.name} has no vectorizer: it can only answer item-to-item.")
         query = self.vectorizer.transform([text])
         return Neighbours(*self._ranked(query @ self.postings, k))
@@ -103,6 +108,8 @@ class TfidfRecommender:
 
 def fit_tfidf(name: str, label: str, documents: list[str], params: dict[str, Any]) -> TfidfRecommender:
     """Fit a vectorizer on the documents (offline, in scripts/build_index.py only)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(**params)
     matrix = vectorizer.fit_transform(documents)
     return TfidfRecommender(name, label, matrix.tocsr(), vectorizer)
@@ -125,21 +132,30 @@ def vectorizer_to_json(vectorizer: TfidfVectorizer) -> str:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def vectorizer_from_json(text: str) -> TfidfVectorizer:
-    """The fitted vectorizer back, without fitting: fixed vocabulary plus the stored idf."""
+def vectorizer_from_json(text: str) -> tuple[OnFirstUse[TfidfVectorizer], int]:
+    """The fitted vectorizer back, without fitting (fixed vocabulary plus the stored idf), built on the first
+    free-text search (scikit-learn is then imported), and its number of terms, known now for the load's checks."""
     payload = json.loads(text)
     params = dict(payload["params"])
     params["dtype"] = np.dtype(params["dtype"]).type
     params["ngram_range"] = tuple(params["ngram_range"])
     params["vocabulary"] = None
-    vectorizer = TfidfVectorizer(**params)
-    # Set the fitted state directly: passing vocabulary= would make sklearn copy it into a dict on the first
-    # transform. ``transform`` only reads ``vocabulary_[term]`` (KeyError: not a term) and its length, so the
-    # terms stay in one Arrow buffer (StringPositions) instead of a dict of ~100 bytes per term (~35 MB at 45k).
-    vectorizer.vocabulary_ = StringPositions(pa.array(payload.pop("terms"), pa.string()))
-    vectorizer.fixed_vocabulary_ = True
-    vectorizer.idf_ = np.asarray(payload["idf"], dtype=np.float64)
-    return vectorizer
+    # ``transform`` only reads ``vocabulary_[term]`` (KeyError: not a term) and its length, so the terms stay in
+    # one Arrow buffer (StringPositions) instead of a dict of ~100 bytes per term (~35 MB at 45k films).
+    vocabulary = StringPositions(pa.array(payload.pop("terms"), pa.string()))
+    idf = np.asarray(payload["idf"], dtype=np.float64)
+
+    def build() -> TfidfVectorizer:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(**params)
+        # Set the fitted state directly: passing vocabulary= would make sklearn copy it into a dict.
+        vectorizer.vocabulary_ = vocabulary
+        vectorizer.fixed_vocabulary_ = True
+        vectorizer.idf_ = idf
+        return vectorizer
+
+    return OnFirstUse(build), len(vocabulary)
 
 
 def matrix_to_npz(matrix: sp.csr_matrix, path: Path) -> None:

@@ -81,18 +81,20 @@ def tree_pss_mb(pid: int) -> float:
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
-    """Run ``command`` (cwd: the repository); wall seconds and the process tree's peak PSS. Raises on failure."""
+    """Run ``command`` (cwd: the repository); wall seconds, the process tree's peak PSS and the machine's mean load
+    meanwhile (the stage's own threads included: above them, something else shared the cores). Raises on failure."""
     started = time.perf_counter()
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
-        peak = 0.0
+        peak, loads = 0.0, []
         while process.poll() is None:
             peak = max(peak, tree_pss_mb(process.pid))
+            loads.append(os.getloadavg()[0])
             time.sleep(SAMPLE_S)
     seconds = time.perf_counter() - started
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {log.read_text()[-3000:]}")
-    return {"seconds": round(seconds, 1), "peak_mb": round(peak, 1)}
+    return {"seconds": round(seconds, 1), "peak_mb": round(peak, 1), "load_mean": round(float(np.mean(loads or [0.0])), 2)}
 
 
 def folder_mb(path: Path) -> float:
@@ -264,6 +266,7 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
     stages = record["stages"]
     for name in redo:
         stages.pop(name, None)
+    record["cpus"] = os.cpu_count()
 
     def stage(name: str, step) -> None:
         if name in stages:
@@ -417,6 +420,11 @@ def readme_block(pipeline: dict) -> str:
             f"films are about {PROJECT_TO / rate / 3600:.0f} core-hours of encoding, so N such cores would take that "
             f"divided by N (64 cores: about {PROJECT_TO / rate / 64 / 60:.0f} minutes), if the work spreads evenly "
             "and nothing else becomes the bottleneck.")
+    shared = [f"{record['films']:,} films, {name} (mean load {stage['load_mean']:.1f})" for record in sizes
+              for name, stage in record["stages"].items() if stage.get("load_mean", 0) > record.get("cpus", 2) + 0.5]
+    if shared:
+        prose.append("These stages shared the machine with other work (a mean load above its cores while they ran), "
+                     "so their times are upper bounds: " + "; ".join(shared) + ".")
     sets = env.get("requirement_sets", [])
     if sets:
         prose.append("Installed size of each requirements set (`python scripts/requirement_sizes.py`, cumulative): "

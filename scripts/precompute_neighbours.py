@@ -86,6 +86,7 @@ def block_lookups(served: dict[str, Recommender], rows: np.ndarray, depth: int =
     arrays: dict[str, dict[str, np.ndarray]] = {}
     seconds: dict[str, float] = {}
     listed: dict[str, Recommender] = {}
+    answered: dict[str, tuple] = {}  # each ranker's (rows, scores, why): a later ranker's fallback reuses it
     for name in TEXT_MODELS:
         clock = time.perf_counter()
         found, scores = served[name].similar_batch(rows, max(POOL_DEPTH, depth))
@@ -98,7 +99,10 @@ def block_lookups(served: dict[str, Recommender], rows: np.ndarray, depth: int =
         clock = time.perf_counter()
         model = served[name]
         if isinstance(model, LearnedRecommender):
-            found, scores, explained = with_listed_pools(model, listed).similar_batch_explained(rows, depth, lookup.TOP_DRIVERS)
+            reused = answered.get(model.fallback.name) if model.fallback is not None else None
+            found, scores, explained = with_listed_pools(model, listed).similar_batch_explained(
+                rows, depth, lookup.TOP_DRIVERS, fallback_answers=reused)
+            answered[name] = (found, scores, explained)
             index_of = {feature: position for position, feature in enumerate(driver_names(model))}
             features = np.full((len(rows), depth, lookup.TOP_DRIVERS), -1, dtype=np.int8)
             values = np.zeros((len(rows), depth, lookup.TOP_DRIVERS), dtype=np.float32)

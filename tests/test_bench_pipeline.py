@@ -92,6 +92,16 @@ def test_renderer_quotes_both_engines_and_the_speed_up():
     assert "were the same (14 files, byte for byte)" in flat
 
 
+def test_renderer_names_the_stages_that_shared_the_machine():
+    pipeline = fake_pipeline()
+    assert "shared the machine" not in bp.readme_block(pipeline)  # records without a load say nothing
+    stages = pipeline["sizes"]["45000"]["stages"]
+    pipeline["sizes"]["45000"]["cpus"] = 2
+    stages["index:local"]["load_mean"], stages["lookups:local"]["load_mean"] = 3.4, 1.1
+    flat = " ".join(bp.readme_block(pipeline).split())
+    assert "so their times are upper bounds: 45,000 films, index:local (mean load 3.4)." in flat
+
+
 @pytest.mark.parametrize(("peak", "p50", "marks"), [(900.0, 0.01, "✓✓"), (1100.0, 0.01, "✓✗"), (900.0, 0.2, "✗✓")])
 def test_renderer_judges_the_targets(peak, p50, marks):
     block = " ".join(bp.readme_block(fake_pipeline(peak, p50)).split())
@@ -145,6 +155,7 @@ def test_a_failing_stage_raises_with_its_log(tmp_path):
         bp.run_measured([sys.executable, "-c", "import sys; sys.exit('no such stage')"], {}, tmp_path / "log")
     done = bp.run_measured([sys.executable, "-c", "print('ok')"], {}, tmp_path / "log")
     assert done["seconds"] >= 0 and (tmp_path / "log").read_text() == "ok\n"
+    assert done["load_mean"] >= 0  # sampled while it ran (the machine's 1-minute load)
 
 
 def test_sizes_and_lookups_comparison(tmp_path):

@@ -100,3 +100,17 @@ def test_the_one_pass_precompute_equals_similar_then_contributions(live, name):
         assert np.allclose(scores[position][: len(expected)], expected.scores)
         assert explained[position] == model.contributions(row, expected.rows, lookup.TOP_DRIVERS), (name, row)
     assert model.uses_fallback(int(unrated[0])) == (name == "fans")
+
+
+def test_the_fans_ranker_reuses_the_content_rankers_answers_for_its_fallback_films(live):
+    """The precompute ranks with Parecidas first, then hands its answers to the fans ranker for the films nobody
+    rated (``fallback_answers``): the same arrays as the fans ranker asking Parecidas again."""
+    fans, parecidas = live["fans"], live["parecidas"]
+    unrated = np.flatnonzero(~fans.rated)[:4]
+    rows = np.concatenate([ROWS[:6], unrated])
+    content = parecidas.similar_batch_explained(rows, 12, lookup.TOP_DRIVERS)
+    reused = fans.similar_batch_explained(rows, 12, lookup.TOP_DRIVERS, fallback_answers=content)
+    again = fans.similar_batch_explained(rows, 12, lookup.TOP_DRIVERS)
+    assert np.array_equal(reused[0], again[0]) and np.array_equal(reused[1], again[1]) and reused[2] == again[2]
+    fallback = np.isin(rows, unrated)
+    assert np.array_equal(reused[0][fallback], content[0][fallback]) and not np.array_equal(reused[0], content[0])

@@ -275,8 +275,8 @@ def test_serving_from_lookups_never_builds_the_live_item_to_item_matrices():
         "unrated = next(row for row in range(len(models['fans'].rows)) if models['fans'].uses_fallback(row))\n"
         "fans = next(m for m in service.compare(service.load_catalog().labels[unrated], 5).models if m.model == 'fans')\n"
         "print(fans.note == service.FALLBACK_NOTE and len(fans.results) == 5)\n"
-        "print(models['embedding'].live.vectors_built, models['tfidf'].live._matrix is None,\n"
-        "      models['seed_tfidf'].live._matrix is None, models['fans'].live.signals_built,\n"
+        "print(models['embedding'].live.vectors_built, not models['tfidf'].live.matrix_built,\n"
+        "      not models['seed_tfidf'].live.matrix_built, models['fans'].live.signals_built,\n"
         "      models['parecidas'].live.signals_built)\n"
         "models['embedding'].similar(68, 60)\n"  # deeper than the lookups: now the live models build them
         "models['fans'].similar(68, 60)\n"
