@@ -27,11 +27,23 @@ WEEKDAYS_ES = ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", 
 WEEKDAYS_EN = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+# ASCII text (most names and titles) takes a shortcut with the same result: NFKD changes no ASCII character
+# and none is a combining mark, so only apostrophes (dropped), other punctuation (a space) and case remain.
+ASCII_KEY = str.maketrans({**{chr(code): " " for code in range(128) if not chr(code).isalnum()}, "'": None, "`": None})
+
+
 def normalize(text: str) -> str:
     """Case-, accent- and punctuation-insensitive key: 'Amélie!' -> 'amelie', 'Spider-Man' -> 'spider man'.
 
     Apostrophes vanish rather than split a word, so "Schindlers List" finds "Schindler's List".
     """
+    if text.isascii():  # ~3x faster; a test checks it against the general path on every ASCII character
+        return " ".join(text.translate(ASCII_KEY).lower().split())
+    return unicode_key(text)
+
+
+def unicode_key(text: str) -> str:
+    """``normalize`` for any text: decompose, drop accents, fold case, punctuation to spaces."""
     decomposed = unicodedata.normalize("NFKD", text.translate(DROP_APOSTROPHES))
     without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     kept = "".join(ch if ch.isalnum() else " " for ch in without_marks.casefold())

@@ -334,6 +334,22 @@ def test_name_index_handles_missing_keys_spellings_and_empty_lists():
     assert len(empty) == 0 and empty.find("ana") is None and empty.names() == []
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_ascii_shortcut_of_normalize_gives_the_general_key(text):
+    from queries.text import unicode_key
+
+    assert normalize(text) == unicode_key(text)
+
+
+def test_the_ascii_shortcut_covers_every_ascii_character():
+    from queries.text import unicode_key
+
+    every = "".join(chr(code) for code in range(128))
+    assert normalize(every) == unicode_key(every) == "0123456789 abcdefghijklmnopqrstuvwxyz abcdefghijklmnopqrstuvwxyz"
+    assert normalize("Schindler's List") == "schindlers list" and normalize("Spider-Man #3") == "spider man 3"
+
+
 def test_string_positions_is_a_read_only_mapping_that_survives_another_process():
     """The compact str -> position map behind NameIndex and the TF-IDF vocabularies: first position of a repeated
     string, KeyError (not a wrong hit) for anything else, and rebuilt when unpickled (string hashes are salted
