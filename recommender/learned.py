@@ -109,6 +109,8 @@ class LearnedRecommender:
         self._signals = signals
         if isinstance(signals, Signals):
             rated = signals.co_liked.rated_films() if signals.co_liked is not None else None
+        elif fallback is not None and rated is None:  # uses_fallback would silently answer "never"
+            raise ValueError(f"{name}: a ranker with a fallback and signals built on first use needs ``rated``.")
         self.rated = rated  # None: this ranker reads no behaviour
         self.text_search = text_search
         self.fallback = fallback
