@@ -21,13 +21,12 @@ NumPy only: importing this module loads neither torch nor faiss.
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.base import Neighbours, Recommender
+from recommender.base import Neighbours, OnFirstUse, Recommender
 from recommender.ranking import PAD_ROW, PAD_SCORE, top_k
 
 if TYPE_CHECKING:
@@ -99,26 +98,23 @@ class FieldEmbeddingRecommender:
         self.column_weights = np.repeat(np.array([values[name_] for name_ in self.field_names], dtype=np.float32),
                                         fields.shape[2])
         self._fields, self._kept, self._films = fields, kept, fields.shape[1]
-        self._vectors: np.ndarray | None = None
-        self._vectors_lock = threading.Lock()
+        self._vectors = OnFirstUse(self._concatenated_fields)
+
+    def _concatenated_fields(self) -> np.ndarray:
+        vectors = np.ascontiguousarray(np.concatenate([unit_rows(self._fields[position]) for position in self._kept], axis=1))
+        self._fields = None  # built: the (possibly memory-mapped) fields are let go
+        return vectors
 
     @property
     def vectors(self) -> np.ndarray:
         """films × (kept fields · dimension) float32 unit rows: field f of film j is vectors[j, f·d : (f+1)·d].
         Built from the (possibly memory-mapped) fields on first use, once, then the fields are let go."""
-        if self._vectors is None:
-            with self._vectors_lock:
-                if self._vectors is None:
-                    fields = self._fields
-                    self._vectors = np.ascontiguousarray(
-                        np.concatenate([unit_rows(fields[position]) for position in self._kept], axis=1))
-                    self._fields = None
-        return self._vectors
+        return self._vectors.get()
 
     @property
     def vectors_built(self) -> bool:
         """Whether the float32 matrix is in memory (the app, serving from lookups, should not need it)."""
-        return self._vectors is not None
+        return self._vectors.built
 
     def __len__(self) -> int:
         return self._films

@@ -70,7 +70,7 @@ from queries.catalog import Catalog, data_dir, load_catalog, parse_manifest
 from queries.errors import ArtifactError
 from queries.spanish import GENRES_ES
 from recommender import artifacts
-from recommender.base import Neighbours
+from recommender.base import Neighbours, OnFirstUse
 from recommender.embedding import EmbeddingRecommender, read_index
 from recommender.ranking import top_k
 
@@ -211,21 +211,20 @@ class LazyEncoder:
     """
 
     def __init__(self) -> None:
-        self._encoder: USE | None = None
-        self._load_lock = threading.Lock()
+        self._encoder = OnFirstUse(self._load)
         self._encode_lock = threading.Lock()
+
+    @staticmethod
+    def _load() -> USE:
+        package_version()  # a clear ArtifactError, not an ImportError, when it is missing
+        return load_encoder()
 
     @property
     def loaded(self) -> bool:
-        return self._encoder is not None
+        return self._encoder.built
 
     def get(self) -> USE:
-        if self._encoder is None:
-            with self._load_lock:
-                if self._encoder is None:
-                    package_version()  # a clear ArtifactError, not an ImportError, when it is missing
-                    self._encoder = load_encoder()
-        return self._encoder
+        return self._encoder.get()
 
     def encode_query(self, text: str) -> np.ndarray:
         """One (1, DIMENSION) unit float32 query vector."""

@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from queries.errors import ArtifactError
+from recommender.base import OnFirstUse
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -155,24 +155,22 @@ class LazySentenceModel:
 
     def __init__(self, expected_version: str | None = None) -> None:
         self.expected_version = expected_version  # the version the index was built with (manifest)
-        self._model: NumpyMiniLM | None = None
-        self._lock = threading.Lock()
+        self._model = OnFirstUse(self._load)
+
+    def _load(self) -> NumpyMiniLM:
+        if self.expected_version and self.expected_version != BUILT_WITH:
+            raise ArtifactError(
+                f"The embedding index was built with {MODEL_PACKAGE} {self.expected_version} but the "
+                f"app serves {BUILT_WITH}'s files: run `python scripts/build_index.py` to rebuild it."
+            )
+        return load_query_encoder()
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._model.built
 
     def get(self) -> NumpyMiniLM:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    if self.expected_version and self.expected_version != BUILT_WITH:
-                        raise ArtifactError(
-                            f"The embedding index was built with {MODEL_PACKAGE} {self.expected_version} but the "
-                            f"app serves {BUILT_WITH}'s files: run `python scripts/build_index.py` to rebuild it."
-                        )
-                    self._model = load_query_encoder()
-        return self._model
+        return self._model.get()
 
     def encode_query(self, text: str) -> np.ndarray:
         """One (1, d) normalised float32 query vector, read-only.
