@@ -246,18 +246,31 @@ def learned_parts(model) -> dict[str, int]:
     }
 
 
+TRACE_FRAMES = 100  # frames kept per allocation: enough to reach ``_traced_call`` from inside any loader
+
+
+def _traced_call(load: Callable[[], object]) -> object:
+    return load()
+
+
 def traced_load_bytes(load: Callable[[], object]) -> int:
-    """Python/NumPy memory (tracemalloc) that ``load()``'s result keeps: e.g. a NumPy sentence encoder's weights."""
+    """Python/NumPy memory (tracemalloc) that ``load()``'s result keeps: e.g. a NumPy sentence encoder's weights.
+    Only allocations made under this call count (their traceback passes through ``_traced_call``): tracemalloc
+    sees the whole process, and a thread running meanwhile (the tests' in-process app server) must not count."""
     import tracemalloc
 
     gc.collect()
-    tracemalloc.start()
+    tracemalloc.start(TRACE_FRAMES)
     try:
-        loaded = load()
+        loaded = _traced_call(load)
         gc.collect()
-        kept = tracemalloc.get_traced_memory()[0]
+        snapshot = tracemalloc.take_snapshot()
     finally:
         tracemalloc.stop()
+    code = _traced_call.__code__
+    lines = {line for _, _, line in code.co_lines() if line is not None}
+    kept = sum(trace.size for trace in snapshot.traces
+               if any(frame.filename == code.co_filename and frame.lineno in lines for frame in trace.traceback))
     del loaded
     gc.collect()
     return int(kept)
