@@ -357,6 +357,8 @@ def test_readme_evaluation_claims_match_the_results_and_the_rankers():
         r"\*\*Cold start\*\* \((\d+) test films": cold["films"],
         r"falls to the popularity list \((\d\.\d{3}) nDCG@10\)": cold["cold"]["item_knn"]["ndcg@10"]["mean"],
         r"\*Parecidas\* keeps (\d\.\d{3})": cold["cold"]["parecidas"]["ndcg@10"]["mean"],
+        r"answers with \*Parecidas\* \(for (\d+) of the": cold["fans_answered_by_fallback"],
+        r"answers with \*Parecidas\* \(for \d+ of the (\d+)": cold["films"],
         r"\*\*Long tail\*\* \(the (\d+) test films": tail["films"],
         r"with ≤ (\d+) training fans": tail["max_training_fans"],
         r"\*Parecidas\* (\d\.\d{3}) against": tail["metrics"]["parecidas"]["ndcg@10"]["mean"],
