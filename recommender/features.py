@@ -105,11 +105,8 @@ class CoLiked:
         valid = self.rows[row] >= 0
         return self.rows[row][valid].astype(np.int64), self.scores[row][valid].astype(np.float32)
 
-    def knows(self, row: int) -> bool:
-        return bool(self.rows[row, 0] >= 0)
-
     def rated_films(self) -> np.ndarray:
-        """``knows`` for every film at once (bool per row)."""
+        """Whether each film has a co-liked list (bool per row): False for films nobody in these users rated."""
         return self.rows[:, 0] >= 0
 
 

@@ -60,7 +60,7 @@ def test_co_liked_lists_rank_by_cosine_and_leave_unrated_films_empty():
     assert lists.neighbours(0)[0].tolist() == [1, 2]
     assert lists.neighbours(0)[1][0] == pytest.approx(1.0)
     assert lists.neighbours(2)[0].tolist() == [0, 1]  # ties: lower row first
-    assert not lists.knows(3) and lists.knows(0)
+    assert lists.rated_films().tolist() == [True, True, True, False]
 
 
 def test_monotone_constraints_follow_the_feature_meaning():
