@@ -22,6 +22,7 @@ a run stopped half-way resumes where it stopped (a 45k run takes about an hour h
 
     python scripts/bench_pipeline.py --films 4802,45000 --json data/bench/pipeline.json
     python scripts/bench_pipeline.py --films 200000 --engines local    # resumable; hours on 2 cores
+    python scripts/bench_pipeline.py --films 200000 --stages index:ray # one stage now, the rest another day
 """
 from __future__ import annotations
 
@@ -254,11 +255,19 @@ def latency_worker(out: Path) -> None:
 # ------------------------------------------------------------------ one catalog size, resumable
 
 
-REDOABLE = ("app", "latency")  # the serving measurements; build stages feed each other: rerun those with --fresh
+REDOABLE = ("app", "latency")
+# What each stage reads from earlier ones (the ray builds are only compared: nothing later reads them).
+NEEDS = {
+    "index:local": ("catalog",), "index:ray": ("catalog",), "multilingual": ("index:local",), "rankers": ("catalog",),
+    "lookups:local": ("index:local", "rankers"), "lookups:ray": ("index:local", "rankers"),
+    "app": ("multilingual", "lookups:local"), "latency": ("multilingual", "lookups:local"),
+}  # the serving measurements; build stages feed each other: rerun those with --fresh
 
 
-def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str] = ()) -> dict:
-    """Every stage not recorded in ``work``/FILMS/stages.json yet (or named in ``redo``), in pipeline order."""
+def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str] = (),
+             only: Sequence[str] = ()) -> dict:
+    """Every stage not recorded in ``work``/FILMS/stages.json yet (or named in ``redo``), in pipeline order;
+    with ``only``, just those stages this time (a 200k run's stages take hours: they can be spread over days)."""
     base = work / str(films)
     base.mkdir(parents=True, exist_ok=True)
     record_path = base / "stages.json"
@@ -272,6 +281,13 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
         if name in stages:
             print(f"[{films:,}] {name}: done earlier ({stages[name].get('seconds', '')} s)", flush=True)
             return
+        if only and name not in only:
+            print(f"[{films:,}] {name}: not run this time (--stages)", flush=True)
+            return
+        missing = [need for need in NEEDS.get(name, ()) if need not in stages]
+        if missing:
+            raise SystemExit(f"[{films:,}] {name} reads what {', '.join(missing)} write{'s' * (len(missing) == 1)}: "
+                             f"run {'it' if len(missing) == 1 else 'them'} first")
         print(f"[{films:,}] {name} …", flush=True)
         load = os.getloadavg()[0]
         stages[name] = {**step(), "load_before": round(load, 2),
@@ -470,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="delete each size's work folder first")
     parser.add_argument("--redo", default="", help=f"measure these stages again on the kept artifacts, after a "
                         f"serving change ({','.join(REDOABLE)})")
+    parser.add_argument("--stages", default="", help="run only these stages this time (e.g. lookups:local,app); "
+                        "the ones they read must be done")
     parser.add_argument("--json", type=Path, help="write every finished size's record here (e.g. data/bench/pipeline.json)")
     parser.add_argument("--readme", action="store_true",
                         help="measure nothing: rewrite README.md's scaling block from data/bench/pipeline.json")
@@ -502,11 +520,15 @@ def main(argv: list[str] | None = None) -> int:
     redo = [value for value in args.redo.split(",") if value]
     if set(redo) - set(REDOABLE):
         parser.error(f"--redo: only {', '.join(REDOABLE)} (a build stage's artifacts feed the later ones: use --fresh)")
+    only = [value for value in args.stages.split(",") if value]
+    known = {"catalog", *NEEDS}
+    if set(only) - known:
+        parser.error(f"--stages: unknown {sorted(set(only) - known)}; the stages are {', '.join(sorted(known))}")
     records = []
     for films in sizes:
         if args.fresh:
             shutil.rmtree(args.work / str(films), ignore_errors=True)
-        records.append(run_size(args.work, films, engines, redo=redo))
+        records.append(run_size(args.work, films, engines, redo=redo, only=only))
     if args.json:
         previous = json.loads(args.json.read_text()) if args.json.is_file() else {"sizes": {}}
         previous["sizes"].update({str(record["films"]): record for record in records})
