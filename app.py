@@ -104,6 +104,16 @@ def answer(query: Callable[..., Any], *args: object) -> dict:
         raise gr.Error(html.escape(str(exc)), title="Recomendador no disponible", print_exception=False) from None
 
 
+def title_score(titulo: object) -> TitleScore:
+    """``queries.score_titulo``; a title the catalog does not know offers the films nearest it by meaning."""
+    return service.title_query(queries.score_titulo, titulo)
+
+
+def title_votes(titulo: object) -> TitleVotes:
+    """``queries.votos_titulo``; a title the catalog does not know offers the films nearest it by meaning."""
+    return service.title_query(queries.votos_titulo, titulo)
+
+
 # ------------------------------------------------------------------ API endpoints (named like the original)
 
 
@@ -131,7 +141,7 @@ def score_titulo(titulo: str) -> dict:
     Args:
         titulo: título de la película; un año entre paréntesis elige entre homónimas, p. ej. "Batman (1989)".
     """
-    return answer(queries.score_titulo, titulo)
+    return answer(title_score, titulo)
 
 
 def votos_titulo(titulo: str) -> dict:
@@ -140,7 +150,7 @@ def votos_titulo(titulo: str) -> dict:
     Args:
         titulo: título de la película; un año entre paréntesis elige entre homónimas.
     """
-    return answer(queries.votos_titulo, titulo)
+    return answer(title_votes, titulo)
 
 
 def get_actor(nombre_actor: str) -> dict:
@@ -498,10 +508,10 @@ QUERY_TABS = [  # (tab, intro, endpoint, query, renderer, input label, examples)
      ["viernes", "miércoles", "Sabado", "sunday"]),
     ("Score por título",
      "Año de estreno y score (popularidad TMDB) de una película. Títulos aproximados sugieren candidatos.",
-     score_titulo, queries.score_titulo, render_score, "Título / Title",
+     score_titulo, title_score, render_score, "Título / Title",
      ["Titanic", "toy story", "Batman (1966)", "Amelie"]),
     ("Votos por título", "Votos y promedio: solo se informan películas con al menos 2000 votos.",
-     votos_titulo, queries.votos_titulo, render_votes, "Título / Title",
+     votos_titulo, title_votes, render_votes, "Título / Title",
      ["The Dark Knight", "Inception", "Batman (1966)", "Up"]),
     ("Actor", "Películas en las que actúa una persona (dirigir no cuenta) y su retorno (ingresos / presupuesto).",
      get_actor, queries.get_actor, render_person, "Actor / actriz",
@@ -815,8 +825,8 @@ REST_ROUTES = [
               aliases=("cantidad_peliculas_mes",)),
     RestRoute(cantidad_filmaciones_dia, "dia", queries.cantidad_filmaciones_dia, WeekdayCount,
               aliases=("cantidad_peliculas_dia",)),
-    RestRoute(score_titulo, "titulo", queries.score_titulo, TitleScore),
-    RestRoute(votos_titulo, "titulo", queries.votos_titulo, TitleVotes),
+    RestRoute(score_titulo, "titulo", title_score, TitleScore),
+    RestRoute(votos_titulo, "titulo", title_votes, TitleVotes),
     RestRoute(get_actor, "nombre_actor", queries.get_actor, PersonReturn),
     RestRoute(get_director, "nombre_director", queries.get_director, PersonReturn),
     RestRoute(recomendacion, "titulo", recommend, TitleRecommendations, options=("modelo",)),

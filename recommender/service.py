@@ -3,6 +3,8 @@
 * ``compare``: every model's neighbours of one film, side by side, with reasons, latency and overlap.
 * ``recommend_titles``: the original project's ``recomendacion(titulo)``: five titles, one model.
 * ``search``: free text ("a lonely astronaut stranded on Mars") through every model.
+* ``title_query``: any per-title question; a title the catalog does not know, not even by a near spelling, is
+  answered with the films the multilingual model finds near it ("El padrino" → The Godfather).
 
 Input is validated here (titles through ``queries.titles.resolve_title``, text through
 ``queries.text.clean_input``, k in MIN_K..MAX_K) and every bad input is a ``QueryError``, never a traceback.
@@ -15,11 +17,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Callable, TypeVar
 
 from queries.catalog import Catalog, load_catalog
-from queries.errors import QueryError
+from queries.errors import ArtifactError, QueryError
 from queries.memory import release_freed_memory
-from queries.text import clean_input
+from queries.text import clean_input, split_year
 from queries.titles import resolve_title
 from recommender.base import Neighbours, Recommender
 from recommender.explain import Explainer, Reasons
@@ -37,6 +40,13 @@ SEARCH_MODELS = (SEARCH_DEFAULT, "tfidf", "embedding", "seed_tfidf")  # free tex
 DEFAULT_K = 5
 MAX_TEXT_CHARS = 500  # a free-text description may be longer than a title
 MIN_K, MAX_K = 1, 20  # the one range of k: UI slider, API, REST, MCP schema and the message below
+# A title not in the catalog, not even by a near spelling, is most often a Spanish title ("El caballero oscuro"):
+# the catalog has TMDB's English ones. The multilingual model offers the films nearest what was typed, if its
+# best score (cosine + popularity prior) reaches MEANING_MIN_SCORE: on this catalog keyboard noise, digits and
+# markup top out below 0.28, and Spanish titles that find their film score 0.30-0.45 (tests/test_recommender_service.py).
+MEANING_SUGGESTIONS = 5
+MEANING_MIN_SCORE = 0.30
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True)
@@ -247,6 +257,42 @@ def _overlaps(catalog: Catalog, lists: list[ModelResults]) -> list[Overlap]:
     return overlaps
 
 
+def meaning_suggestions(typed: str, catalog: Catalog, recommenders: Mapping[str, Recommender]) -> list[str]:
+    """Labels of the films the multilingual model finds nearest a typed title (its year left out), best first;
+    empty when that model is not served or nothing is near enough (MEANING_MIN_SCORE)."""
+    model = recommenders.get(SEARCH_DEFAULT)
+    if model is None:
+        return []
+    title, _ = split_year(typed)
+    found = model.search(title, MEANING_SUGGESTIONS)
+    if not len(found) or float(found.scores[0]) < MEANING_MIN_SCORE:
+        return []
+    return [catalog.labels[row] for row in found.rows.tolist()]
+
+
+def title_query(
+    query: Callable[[object], Answer], title_text: object, *,
+    catalog: Catalog | None = None, recommenders: Mapping[str, Recommender] | None = None,
+) -> Answer:
+    """``query(title_text)``, for any question about one title (``resolve_title``, ``score_titulo``...). When it
+    knows neither the title nor a spelling near it, the "not found" offers ``meaning_suggestions`` instead of
+    nothing; every other error (empty, too long, a year with no such film) is raised as it was."""
+    try:
+        return query(title_text)
+    except QueryError as error:
+        if not error.not_found or error.suggestions:
+            raise
+        catalog, recommenders = _context(catalog, recommenders)
+        try:
+            films = meaning_suggestions(clean_input(title_text, "el título"), catalog, recommenders)
+        except ArtifactError:  # the multilingual encoder is not installed: the plain "not found" still holds
+            films = []
+        if not films:
+            raise error
+        raise QueryError(f"{error.message} Los títulos del catálogo están en inglés; ¿buscabas alguna de estas? "
+                         f"{'; '.join(films)}.", suggestions=films, not_found=True) from None
+
+
 # ------------------------------------------------------------------ the three questions
 
 
@@ -258,7 +304,7 @@ def compare(
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
     chosen = _choose_models(recommenders, models, COMPARE_MODELS)
-    match = resolve_title(title_text, catalog)
+    match = title_query(lambda text: resolve_title(text, catalog), title_text, catalog=catalog, recommenders=recommenders)
     explainer = _explainer(catalog)
     lists = []
     for model in chosen:
@@ -281,7 +327,7 @@ def recommend_titles(
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
     (chosen,) = _choose_models(recommenders, [model or default_model(recommenders)])
-    match = resolve_title(title_text, catalog)
+    match = title_query(lambda text: resolve_title(text, catalog), title_text, catalog=catalog, recommenders=recommenders)
     found = chosen.similar(match.row, k)
     rows = found.rows.tolist()
     titles = [catalog.column("title")[row] for row in rows]

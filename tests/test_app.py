@@ -69,7 +69,7 @@ def test_query_view_shows_the_sentence_table_and_json():
 
 
 def test_error_message_is_shown_inline_and_escaped():
-    show = app.query_view(app.queries.score_titulo, app.render_score)
+    show = app.query_view(app.title_score, app.render_score)  # what the tab runs
     message, table, raw, chips = show("<img src=x onerror=alert(1)>")
     assert "<img" not in message and "&lt;img" in message and "No encontré" in message
     assert table.visible is False and raw is None and chips.visible is False  # no candidate for markup
@@ -81,6 +81,17 @@ def test_suggestions_become_chips_that_are_not_what_was_typed():
     assert chips.visible is True and chips.raw_samples == [["Avatar (2009)"]]
     *_, chips = app.query_view(app.queries.get_actor, app.render_person)("Christopher Nolan")  # a director
     assert chips.visible is False  # the only suggestion is the name typed: the message says to ask get_director
+
+
+def test_a_spanish_title_becomes_chips_of_english_films_in_every_title_question():
+    tabs = {row[2].__name__: row[3] for row in app.QUERY_TABS}
+    assert tabs["score_titulo"] is app.title_score and tabs["votos_titulo"] is app.title_votes
+    message, _table, _raw, chips = app.query_view(app.title_score, app.render_score)("El padrino")
+    assert "Los títulos del catálogo están en inglés" in message and "The Godfather \\(1972\\)" in message
+    assert ["The Godfather (1972)"] in chips.raw_samples and chips.visible is True
+    for endpoint in (app.score_titulo, app.votos_titulo, app.recomendacion, app.comparar_modelos):
+        with pytest.raises(gr.Error, match=r"The Godfather \(1972\)"):
+            endpoint("El padrino")
 
 
 def test_column_widths_keep_every_header_word_whole():

@@ -220,6 +220,24 @@ def test_a_suggestion_chip_recommends(page):
     expect(page.get_by_text("Películas similares a Toy Story (1995)")).to_be_visible(timeout=20_000)
 
 
+def test_a_spanish_title_on_a_phone_offers_the_film_and_one_tap_recommends(browser, live_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(live_url, wait_until="load", timeout=60_000)
+        open_tab(page, "Recomendación")
+        ask(page, "Título / Title", "el caballero oscuro")
+        expect(page.get_by_text("Los títulos del catálogo están en inglés").filter(visible=True).first).to_be_visible(
+            timeout=30_000)
+        chip = page.get_by_role("button", name="The Dark Knight (2008)").filter(visible=True).first
+        expect(chip).to_be_visible()
+        assert chip.bounding_box()["x"] + chip.bounding_box()["width"] <= 390  # on screen, not off to the side
+        chip.click()
+        expect(page.get_by_text("Películas similares a The Dark Knight (2008)")).to_be_visible(timeout=20_000)
+    finally:
+        context.close()
+
+
 # ------------------------------------------------------------------ phones and desktops (issue 13 §1)
 
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}

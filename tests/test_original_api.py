@@ -83,6 +83,16 @@ def test_a_query_string_without_the_parameter_gets_our_message(rest, route):
     assert response.status_code == 422 and response.json()["detail"].startswith("Falta ")
 
 
+@pytest.mark.parametrize(("route", "typed", "film"), [("score_titulo", "El padrino", "The Godfather (1972)"),
+                                                       ("votos_titulo", "Buscando a Nemo", "Finding Nemo (2003)"),
+                                                       ("recomendacion", "el caballero oscuro", "The Dark Knight (2008)")])
+def test_a_spanish_title_is_a_404_that_offers_the_english_film(rest, route, typed, film):
+    response = rest.get(f"/{route}/{quote(typed)}")
+    assert response.status_code == 404 and film in response.json()["suggestions"]
+    assert "Los títulos del catálogo están en inglés" in response.json()["detail"]
+    assert rest.get(f"/{route}/{quote(film)}").status_code == 200
+
+
 @pytest.mark.parametrize("model", ["parecidas", "fans", "seed_tfidf", "tfidf", "embedding"])
 def test_recomendacion_takes_any_model_of_the_comparison(rest, live_url, model):
     answer = rest.get("/recomendacion/Toy%20Story", params={"modelo": model}).json()

