@@ -360,11 +360,11 @@ def models_table(models: list[dict]) -> str:
     each cell the film, its similarity and what it shares with the query (one Markdown block, not one per model)."""
     header = " | ".join(f"{cell(m['label'])}<br><small>{spanish.decimal(m['latency_ms'])} ms</small>" for m in models)
     lines = [f"| # | {header} |", "|---:|" + "---|" * len(models)]
-    for rank in range(max((len(m["results"]) for m in models), default=0)):
+    for rank in range(max((max(len(m["results"]), 1) for m in models), default=0)):
         cells = []
         for model in models:
             if rank >= len(model["results"]):
-                cells.append("")
+                cells.append("" if rank else "*Sin resultados*")  # the model's note says why
                 continue
             item = model["results"][rank]
             notes = [text for text in (drivers_text(item.get("drivers")), reasons_text(item.get("reasons"))) if text]

@@ -44,6 +44,8 @@ MIN_K, MAX_K = 1, 20  # the one range of k: UI slider, API, REST, MCP schema and
 # the catalog has TMDB's English ones. The multilingual model offers the films nearest what was typed, if its
 # best score (cosine + popularity prior) reaches MEANING_MIN_SCORE: on this catalog keyboard noise, digits and
 # markup top out below 0.28, and Spanish titles that find their film score 0.30-0.45 (tests/test_recommender_service.py).
+NO_SHARED_WORDS_NOTE = ("Sin resultados: ninguna película comparte una palabra con el texto (este modelo busca palabras "
+                        "exactas, y los textos del catálogo están en inglés).")
 MEANING_SUGGESTIONS = 5
 MEANING_MIN_SCORE = 0.30
 Answer = TypeVar("Answer")
@@ -355,7 +357,8 @@ def search(
         results = [
             _recommendation(catalog, row, score, None) for row, score in zip(found.rows.tolist(), found.scores.tolist())
         ]
-        lists.append(ModelResults(model.name, model.label, latency, results))
+        # Only the word-matching models can find nothing (the sentence models always rank every film).
+        lists.append(ModelResults(model.name, model.label, latency, results, "" if results else NO_SHARED_WORDS_NOTE))
     return SearchResults(typed, k, lists, _overlaps(catalog, lists))
 
 

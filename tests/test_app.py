@@ -101,6 +101,14 @@ def test_column_widths_keep_every_header_word_whole():
     assert widths["Presupuesto"] >= len("Presupuesto") * 10 + 32
 
 
+def test_an_empty_column_says_so_and_the_note_says_why():
+    markdown, _raw, _chips = app.models_view(app.service.search, app.render_search)("un tiburón aterroriza una playa", 5)
+    header, _rule, first, *_ = [line for line in markdown.splitlines() if line.startswith("|")]
+    column = [label.split("<br>")[0].strip() for label in header.split("|")[2:-1]].index("TF\\-IDF")
+    assert first.split("|")[2 + column].strip() == "*Sin resultados*"
+    assert app.escape_markdown(app.service.NO_SHARED_WORDS_NOTE) in markdown
+
+
 def test_models_view_renders_every_model_side_by_side_and_escapes():
     show = app.models_view(app.service.compare, app.render_comparison)
     markdown, raw, _chips = show("Toy Story", 5)

@@ -158,6 +158,14 @@ def test_search_finds_the_martian_and_reports_every_model():
     assert all(item.reasons is None for model in result.models for item in model.results)
 
 
+def test_a_model_that_finds_nothing_says_why():
+    result = service.search("un tiburón aterroriza una playa", 5)
+    by_model = {model.model: model for model in result.models}
+    assert by_model["tfidf"].results == [] and by_model["tfidf"].note == service.NO_SHARED_WORDS_NOTE
+    assert "Jaws" in [item.title for item in by_model["multilingual"].results] and by_model["multilingual"].note == ""
+    assert all(model.note == "" for model in service.search("a shark terrorizes a beach town", 5).models)
+
+
 @pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "!!!", *NOT_TEXT])
 def test_search_refuses_empty_long_or_non_text(text):
     with pytest.raises(QueryError):
