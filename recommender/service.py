@@ -40,12 +40,12 @@ SEARCH_MODELS = (SEARCH_DEFAULT, "tfidf", "embedding", "seed_tfidf")  # free tex
 DEFAULT_K = 5
 MAX_TEXT_CHARS = 500  # a free-text description may be longer than a title
 MIN_K, MAX_K = 1, 20  # the one range of k: UI slider, API, REST, MCP schema and the message below
+NO_SHARED_WORDS_NOTE = ("Sin resultados: ninguna película comparte una palabra con el texto (este modelo busca palabras "
+                        "exactas, y los textos del catálogo están en inglés).")
 # A title not in the catalog, not even by a near spelling, is most often a Spanish title ("El caballero oscuro"):
 # the catalog has TMDB's English ones. The multilingual model offers the films nearest what was typed, if its
 # best score (cosine + popularity prior) reaches MEANING_MIN_SCORE: on this catalog keyboard noise, digits and
 # markup top out below 0.28, and Spanish titles that find their film score 0.30-0.45 (tests/test_recommender_service.py).
-NO_SHARED_WORDS_NOTE = ("Sin resultados: ninguna película comparte una palabra con el texto (este modelo busca palabras "
-                        "exactas, y los textos del catálogo están en inglés).")
 MEANING_SUGGESTIONS = 5
 MEANING_MIN_SCORE = 0.30
 Answer = TypeVar("Answer")
