@@ -139,7 +139,7 @@ def score_titulo(titulo: str) -> dict:
     """Título, año de estreno y score (popularidad TMDB) de una película. / Title, year and popularity score.
 
     Args:
-        titulo: título de la película; un año entre paréntesis elige entre homónimas, p. ej. "Batman (1989)".
+        titulo: título de la película, en inglés como en TMDB (uno en español da sugerencias); un año entre paréntesis elige entre homónimas, p. ej. "Batman (1989)".
     """
     return answer(title_score, titulo)
 
@@ -148,7 +148,7 @@ def votos_titulo(titulo: str) -> dict:
     """Votos y promedio de votos de una película (condición: al menos 2000 votos). / Vote count and average.
 
     Args:
-        titulo: título de la película; un año entre paréntesis elige entre homónimas.
+        titulo: título de la película, en inglés como en TMDB (uno en español da sugerencias); un año entre paréntesis elige entre homónimas.
     """
     return answer(title_votes, titulo)
 
@@ -176,7 +176,7 @@ def recomendacion(titulo: str) -> dict:
     gustó… también le gustó» (el mejor nDCG@10 de la evaluación con MovieLens). / 5 recommended films.
 
     Args:
-        titulo: título de la película; un año entre paréntesis elige entre homónimas.
+        titulo: título de la película, en inglés como en TMDB (uno en español da sugerencias); un año entre paréntesis elige entre homónimas.
     """
     return answer(service.recommend_titles, titulo)
 
@@ -185,7 +185,7 @@ def comparar_modelos(titulo: str, k: float = service.DEFAULT_K) -> dict:
     """Las k películas más parecidas según cada modelo, con similitud, motivos, latencia y coincidencias.
 
     Args:
-        titulo: título de la película.
+        titulo: título de la película, en inglés como en TMDB (uno en español da sugerencias).
         k: cuántas películas por modelo (1–20).
     """
     return answer(service.compare, titulo, k)
