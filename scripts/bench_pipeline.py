@@ -131,7 +131,11 @@ def index_stage(base: Path, engine: str, log: Path) -> dict:
                "--no-progress"]
     measured = run_measured(command, {}, log)
     manifest = json.loads((out / "manifest.json").read_text())
-    return {**measured, "stages": manifest["build_seconds"], "engine": manifest.get("engine", {}), "mb": folder_mb(out)}
+    record = {**measured, "stages": manifest["build_seconds"], "engine": manifest.get("engine", {}), "mb": folder_mb(out)}
+    served = base / "index" / "manifest.json"
+    if engine == "local" and served.is_file():  # a re-measured build (--redo): is it still what the later stages read?
+        record["same_files_as_served"] = manifest["files"] == json.loads(served.read_text())["files"]
+    return record
 
 
 def compare_indexes(base: Path) -> dict:
@@ -255,7 +259,10 @@ def latency_worker(out: Path) -> None:
 # ------------------------------------------------------------------ one catalog size, resumable
 
 
-REDOABLE = ("app", "latency")
+# Stages that can be measured again on the kept artifacts: the serving ones, and the index builds (after a change to
+# the build's memory or speed; each writes its own folder, and the served copy the later stages read is kept, the
+# local rebuild recording whether its files are still the same as that copy's).
+REDOABLE = ("index:local", "index:ray", "app", "latency")
 # What each stage reads from earlier ones (the ray builds are only compared: nothing later reads them).
 NEEDS = {
     "index:local": ("catalog",), "index:ray": ("catalog",), "multilingual": ("index:local",), "rankers": ("catalog",),
@@ -485,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help=f"work folder, kept for resuming ({DEFAULT_WORK})")
     parser.add_argument("--fresh", action="store_true", help="delete each size's work folder first")
     parser.add_argument("--redo", default="", help=f"measure these stages again on the kept artifacts, after a "
-                        f"serving change ({','.join(REDOABLE)})")
+                        f"serving or index-build change ({','.join(REDOABLE)})")
     parser.add_argument("--stages", default="", help="run only these stages this time (e.g. lookups:local,app); "
                         "the ones they read must be done")
     parser.add_argument("--json", type=Path, help="write every finished size's record here (e.g. data/bench/pipeline.json)")
@@ -519,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--engines: local (required: its artifacts are served) and optionally ray")
     redo = [value for value in args.redo.split(",") if value]
     if set(redo) - set(REDOABLE):
-        parser.error(f"--redo: only {', '.join(REDOABLE)} (a build stage's artifacts feed the later ones: use --fresh)")
+        parser.error(f"--redo: only {', '.join(REDOABLE)} (the other stages' artifacts feed the later ones: use --fresh)")
     only = [value for value in args.stages.split(",") if value]
     known = {"catalog", *NEEDS}
     if set(only) - known:

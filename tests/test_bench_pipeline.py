@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -187,3 +188,24 @@ def test_stages_can_be_run_a_few_at_a_time_but_not_before_what_they_read(tmp_pat
     assert json.loads((base / "stages.json").read_text())["stages"] == done  # nothing measured, nothing lost
     with pytest.raises(SystemExit):
         bp.main(["--films", "4802", "--stages", "lookups:locale"])
+
+
+def test_a_remeasured_local_index_says_whether_it_is_still_the_served_one(tmp_path, monkeypatch):
+    files = {"embedding.faiss": {"bytes": 10, "sha256": "a"}}
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text(json.dumps({"files": files}))
+
+    def build(written: dict):
+        def run(command, env, log):
+            out = Path(command[command.index("--out") + 1])
+            out.mkdir(parents=True)
+            (out / "manifest.json").write_text(json.dumps({"files": written, "build_seconds": {"total": 1.0}}))
+            return {"seconds": 1.0, "peak_mb": 2.0, "load_mean": 0.5}
+        return run
+
+    monkeypatch.setattr(bp, "run_measured", build(files))
+    assert bp.index_stage(tmp_path, "local", tmp_path / "log")["same_files_as_served"] is True
+    monkeypatch.setattr(bp, "run_measured", build({"embedding.faiss": {"bytes": 10, "sha256": "b"}}))
+    assert bp.index_stage(tmp_path, "local", tmp_path / "log")["same_files_as_served"] is False
+    assert "same_files_as_served" not in bp.index_stage(tmp_path, "ray", tmp_path / "log")  # compared elsewhere
+    assert {"index:local", "index:ray"} <= set(bp.REDOABLE)
