@@ -266,7 +266,8 @@ REDOABLE = ("index:local", "index:ray", "app", "latency")
 # What each stage reads from earlier ones (the ray builds are only compared: nothing later reads them).
 NEEDS = {
     "index:local": ("catalog",), "index:ray": ("catalog",), "multilingual": ("index:local",), "rankers": ("catalog",),
-    "lookups:local": ("index:local", "rankers"), "lookups:ray": ("index:local", "rankers"),
+    # precompute_neighbours.py loads every served model (its Ray workers strictly), the multilingual one included
+    "lookups:local": ("index:local", "multilingual", "rankers"), "lookups:ray": ("index:local", "multilingual", "rankers"),
     "app": ("multilingual", "lookups:local"), "latency": ("multilingual", "lookups:local"),
 }  # the serving measurements; build stages feed each other: rerun those with --fresh
 

@@ -181,7 +181,7 @@ def test_stages_can_be_run_a_few_at_a_time_but_not_before_what_they_read(tmp_pat
     (base / "index-local").mkdir(parents=True)
     done = {"catalog": {"seconds": 0.1}, "index:local": {"seconds": 94.1}}
     (base / "stages.json").write_text(json.dumps({"films": 4802, "stages": done}))
-    with pytest.raises(SystemExit, match=r"lookups:local reads what rankers writes: run it first"):
+    with pytest.raises(SystemExit, match=r"lookups:local reads what multilingual, rankers write: run them first"):
         bp.run_size(tmp_path, 4802, ["local", "ray"], only=["lookups:local"])
     printed = capsys.readouterr().out
     assert "index:local: done earlier" in printed and "index:ray: not run this time (--stages)" in printed
