@@ -30,6 +30,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -81,9 +82,25 @@ def tree_pss_mb(pid: int) -> float:
     return total
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (/proc/stat: user, nice, system, irq, softirq)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def ours_cpu_seconds() -> float:
+    """CPU seconds of this process and of every descendant it (or they) waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
-    """Run ``command`` (cwd: the repository); wall seconds, the process tree's peak PSS and the machine's mean load
-    meanwhile (the stage's own threads included: above them, something else shared the cores). Raises on failure."""
+    """Run ``command`` (cwd: the repository); wall seconds, the process tree's peak PSS, the machine's mean load
+    meanwhile (the stage's own threads included, and Ray's service processes too), and ``others_cpus``: the cores
+    that processes outside the stage (and outside this sampler) kept busy on average, which is what says whether
+    the stage shared the machine. Raises on failure."""
+    busy_before, ours_before = busy_cpu_seconds(), ours_cpu_seconds()
     started = time.perf_counter()
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
@@ -93,9 +110,11 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str
             loads.append(os.getloadavg()[0])
             time.sleep(SAMPLE_S)
     seconds = time.perf_counter() - started
+    others = max(0.0, (busy_cpu_seconds() - busy_before) - (ours_cpu_seconds() - ours_before)) / max(seconds, 1e-9)
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {log.read_text()[-3000:]}")
-    return {"seconds": round(seconds, 1), "peak_mb": round(peak, 1), "load_mean": round(float(np.mean(loads or [0.0])), 2)}
+    return {"seconds": round(seconds, 1), "peak_mb": round(peak, 1), "load_mean": round(float(np.mean(loads or [0.0])), 2),
+            "others_cpus": round(others, 2)}
 
 
 def folder_mb(path: Path) -> float:
@@ -341,6 +360,19 @@ TARGET_FILMS = 45_000
 PROJECT_TO = 1_000_000
 
 
+SHARED_CPUS = 0.5  # other processes busy on half a core or more, on average: the stage shared the machine
+
+
+def shared_by(stage: dict, cpus: int) -> str:
+    """How much other work ran beside a stage ('' when none that matters): the cores other processes kept busy
+    when the stage recorded them, else (older records) a mean load above the machine's cores."""
+    if "others_cpus" in stage:
+        return f"other processes busy on {stage['others_cpus']:.1f} cores" if stage["others_cpus"] >= SHARED_CPUS else ""
+    if stage.get("load_mean", 0) > cpus + SHARED_CPUS:
+        return f"mean load {stage['load_mean']:.1f} on {cpus} cores"
+    return ""
+
+
 class ReadmeError(RuntimeError):
     """pipeline.json or README.md cannot give the block: the message says what to run or fix."""
 
@@ -444,11 +476,11 @@ def readme_block(pipeline: dict) -> str:
             f"films are about {PROJECT_TO / rate / 3600:.0f} core-hours of encoding, so N such cores would take that "
             f"divided by N (64 cores: about {PROJECT_TO / rate / 64 / 60:.0f} minutes), if the work spreads evenly "
             "and nothing else becomes the bottleneck.")
-    shared = [f"{record['films']:,} films, {name} (mean load {stage['load_mean']:.1f})" for record in sizes
-              for name, stage in record["stages"].items() if stage.get("load_mean", 0) > record.get("cpus", 2) + 0.5]
+    shared = [f"{record['films']:,} films, {name} ({shared_by(stage, record.get('cpus', 2))})" for record in sizes
+              for name, stage in record["stages"].items() if shared_by(stage, record.get("cpus", 2))]
     if shared:
-        prose.append("These stages shared the machine with other work (a mean load above its cores while they ran), "
-                     "so their times are upper bounds: " + "; ".join(shared) + ".")
+        prose.append("These stages shared the machine with other work, so their times are upper bounds: "
+                     + "; ".join(shared) + ".")
     sets = env.get("requirement_sets", [])
     if sets:
         prose.append("Installed size of each requirements set (`python scripts/requirement_sizes.py`, cumulative): "
