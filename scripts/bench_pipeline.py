@@ -144,11 +144,15 @@ def write_catalog_stage(base: Path, films: int) -> dict:
 
 
 def index_stage(base: Path, engine: str, log: Path) -> dict:
-    out = base / f"index-{engine}"
-    shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "scripts/build_index.py", "--data-dir", str(base), "--out", str(out), "--engine", engine,
-               "--no-progress"]
+    """``scripts/build_index.py --engine ENGINE`` into ``base``/index-ENGINE, built aside and swapped in when done:
+    a build stopped half-way (a re-measurement, say) leaves the previous folder whole."""
+    out, building = base / f"index-{engine}", base / f"index-{engine}.partial"
+    shutil.rmtree(building, ignore_errors=True)
+    command = [sys.executable, "scripts/build_index.py", "--data-dir", str(base), "--out", str(building),
+               "--engine", engine, "--no-progress"]
     measured = run_measured(command, {}, log)
+    shutil.rmtree(out, ignore_errors=True)
+    building.rename(out)
     manifest = json.loads((out / "manifest.json").read_text())
     record = {**measured, "stages": manifest["build_seconds"], "engine": manifest.get("engine", {}), "mb": folder_mb(out)}
     served = base / "index" / "manifest.json"
@@ -288,7 +292,7 @@ NEEDS = {
     # precompute_neighbours.py loads every served model (its Ray workers strictly), the multilingual one included
     "lookups:local": ("index:local", "multilingual", "rankers"), "lookups:ray": ("index:local", "multilingual", "rankers"),
     "app": ("multilingual", "lookups:local"), "latency": ("multilingual", "lookups:local"),
-}  # the serving measurements; build stages feed each other: rerun those with --fresh
+}
 
 
 def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str] = (),
