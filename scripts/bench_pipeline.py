@@ -89,10 +89,26 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def ours_cpu_seconds() -> float:
-    """CPU seconds of this process and of every descendant it (or they) waited for."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def cpu_seconds(who: int) -> float:
+    """CPU seconds (user + system) of this process (``resource.RUSAGE_SELF``) or of every descendant it, or they,
+    waited for (``resource.RUSAGE_CHILDREN``)."""
+    used = resource.getrusage(who)
+    return used.ru_utime + used.ru_stime
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) each live process of ``pid``'s tree has used so far. Sampled, because a Ray
+    driver does not wait for the services and workers it stops, so their time never reaches its rusage."""
+    tree, todo, used = _children(), [pid], {}
+    while todo:
+        current = todo.pop()
+        todo.extend(tree.get(current, []))
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            used[current] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        except (OSError, IndexError, ValueError):  # exited meanwhile
+            pass
+    return used
 
 
 def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
@@ -100,21 +116,28 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str
     meanwhile (the stage's own threads included, and Ray's service processes too), and ``others_cpus``: the cores
     that processes outside the stage (and outside this sampler) kept busy on average, which is what says whether
     the stage shared the machine. Raises on failure."""
-    busy_before, ours_before = busy_cpu_seconds(), ours_cpu_seconds()
+    busy_before = busy_cpu_seconds()
+    sampler_before, children_before = cpu_seconds(resource.RUSAGE_SELF), cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
-        peak, loads = 0.0, []
+        peak, loads, sampled = 0.0, [], {}
         while process.poll() is None:
             peak = max(peak, tree_pss_mb(process.pid))
             loads.append(os.getloadavg()[0])
+            for pid, used in tree_cpu_seconds(process.pid).items():
+                sampled[pid] = max(sampled.get(pid, 0.0), used)
             time.sleep(SAMPLE_S)
     seconds = time.perf_counter() - started
-    others = max(0.0, (busy_cpu_seconds() - busy_before) - (ours_cpu_seconds() - ours_before)) / max(seconds, 1e-9)
+    # The stage's CPU: what rusage saw of the processes that were waited for, or the samples of the whole tree
+    # (which miss at most a sample's worth per process), whichever saw more. The sampler's own time is not others'.
+    stage = max(cpu_seconds(resource.RUSAGE_CHILDREN) - children_before, sum(sampled.values()))
+    sampler = cpu_seconds(resource.RUSAGE_SELF) - sampler_before
+    others = max(0.0, (busy_cpu_seconds() - busy_before) - stage - sampler) / max(seconds, 1e-9)
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {log.read_text()[-3000:]}")
     return {"seconds": round(seconds, 1), "peak_mb": round(peak, 1), "load_mean": round(float(np.mean(loads or [0.0])), 2),
-            "others_cpus": round(others, 2)}
+            "cpus_used": round(stage / max(seconds, 1e-9), 2), "others_cpus": round(others, 2)}
 
 
 def folder_mb(path: Path) -> float:
