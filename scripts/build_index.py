@@ -137,7 +137,7 @@ CHECK_ROWS = 16_384  # rows per slice of the field checks below
 def check_field_vectors(field_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(which rows are non-empty, the float16 copy to store, the lowest float16-vs-float32 cosine), after checking
     every non-empty row is a unit vector. Slice by slice: the same checks on the whole (fields, films, dimension)
-    matrix made temporaries 3.4 times its size (1.6 GB at 45k films, most of a 200k build's 14 GB peak)."""
+    matrix made temporaries 3.4 times its size (1.6 GB at 45k films; about half of a 200k build's 14.4 GB peak)."""
     stored = field_vectors.astype(np.float16)
     present = np.zeros(field_vectors.shape[:2], dtype=bool)
     lowest = 1.0
