@@ -179,7 +179,7 @@ def test_partial_build_cannot_replace_the_apps_index():
 
 def test_field_checks_find_the_same_answers_slice_by_slice_in_a_fraction_of_the_memory(monkeypatch):
     """The per-field checks used to run on the whole (fields, films, dimension) matrix, with temporaries 3.4 times its
-    size (most of a 200k-film build's peak); slice by slice they give the same answers for about the stored copy."""
+    size (about half of a 200k-film build's peak); slice by slice they give the same answers for about the stored copy."""
     import tracemalloc
 
     rng = np.random.default_rng(0)
