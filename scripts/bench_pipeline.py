@@ -66,12 +66,20 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def tree_pss_mb(pid: int) -> float:
-    """Summed proportional set size (MB) of ``pid`` and all its descendants (shared pages split among sharers)."""
-    tree, todo, total = _children(), [pid], 0.0
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants alive now."""
+    tree, todo, found = _children(), [pid], []
     while todo:
         current = todo.pop()
+        found.append(current)
         todo.extend(tree.get(current, []))
+    return found
+
+
+def pss_mb(pids: list[int]) -> float:
+    """Summed proportional set size (MB) of these processes (shared pages split among sharers)."""
+    total = 0.0
+    for current in pids:
         try:
             for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -80,6 +88,11 @@ def tree_pss_mb(pid: int) -> float:
         except OSError:  # exited meanwhile
             pass
     return total
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Summed proportional set size (MB) of ``pid`` and all its descendants."""
+    return pss_mb(tree_pids(pid))
 
 
 def busy_cpu_seconds() -> float:
@@ -96,13 +109,11 @@ def cpu_seconds(who: int) -> float:
     return used.ru_utime + used.ru_stime
 
 
-def tree_cpu_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds (user + system) each live process of ``pid``'s tree has used so far. Sampled, because a Ray
-    driver does not wait for the services and workers it stops, so their time never reaches its rusage."""
-    tree, todo, used = _children(), [pid], {}
-    while todo:
-        current = todo.pop()
-        todo.extend(tree.get(current, []))
+def cpu_used(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each of these live processes has used so far. Sampled, because a Ray driver
+    does not wait for the services and workers it stops, so their time never reaches its rusage."""
+    used = {}
+    for current in pids:
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             used[current] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
@@ -123,9 +134,10 @@ def run_measured(command: list[str], env: dict[str, str], log: Path) -> dict[str
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
         peak, loads, sampled = 0.0, [], {}
         while process.poll() is None:
-            peak = max(peak, tree_pss_mb(process.pid))
+            pids = tree_pids(process.pid)  # one walk of /proc per sample, for the memory and the CPU
+            peak = max(peak, pss_mb(pids))
             loads.append(os.getloadavg()[0])
-            for pid, used in tree_cpu_seconds(process.pid).items():
+            for pid, used in cpu_used(pids).items():
                 sampled[pid] = max(sampled.get(pid, 0.0), used)
             time.sleep(SAMPLE_S)
     seconds = time.perf_counter() - started
