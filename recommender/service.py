@@ -23,7 +23,7 @@ from queries.catalog import Catalog, load_catalog
 from queries.errors import ArtifactError, QueryError
 from queries.memory import release_freed_memory
 from queries.text import clean_input, split_year
-from queries.titles import resolve_title
+from queries.titles import TitleMatch, resolve_title
 from recommender.base import Neighbours, Recommender
 from recommender.explain import Explainer, Reasons
 from recommender.features import FEATURE_LABELS_ES
@@ -295,6 +295,11 @@ def title_query(
                          f"{'; '.join(films)}.", suggestions=films, not_found=True) from None
 
 
+def _resolve(title_text: object, catalog: Catalog, recommenders: Mapping[str, Recommender]) -> TitleMatch:
+    """``resolve_title``, offering ``meaning_suggestions`` when the title is unknown (``title_query``)."""
+    return title_query(lambda text: resolve_title(text, catalog), title_text, catalog=catalog, recommenders=recommenders)
+
+
 # ------------------------------------------------------------------ the three questions
 
 
@@ -306,7 +311,7 @@ def compare(
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
     chosen = _choose_models(recommenders, models, COMPARE_MODELS)
-    match = title_query(lambda text: resolve_title(text, catalog), title_text, catalog=catalog, recommenders=recommenders)
+    match = _resolve(title_text, catalog, recommenders)
     explainer = _explainer(catalog)
     lists = []
     for model in chosen:
@@ -329,7 +334,7 @@ def recommend_titles(
     k = validate_k(k)
     catalog, recommenders = _context(catalog, recommenders)
     (chosen,) = _choose_models(recommenders, [model or default_model(recommenders)])
-    match = title_query(lambda text: resolve_title(text, catalog), title_text, catalog=catalog, recommenders=recommenders)
+    match = _resolve(title_text, catalog, recommenders)
     found = chosen.similar(match.row, k)
     rows = found.rows.tolist()
     titles = [catalog.column("title")[row] for row in rows]
