@@ -34,7 +34,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
