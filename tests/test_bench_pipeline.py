@@ -3,7 +3,6 @@ outside it, the renderer judges the issue's targets right, and the process-tree 
 children (no pipeline run here: a 4.8k run takes minutes, a 45k one an hour)."""
 from __future__ import annotations
 
-import copy
 import json
 import re
 import subprocess
