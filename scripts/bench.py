@@ -83,7 +83,7 @@ from queries import (  # noqa: E402
     score_titulo, votos_titulo,
 )
 from queries.catalog import CATALOG_FILE  # noqa: E402
-from recommender.benchmark import (  # noqa: E402
+from scripts.bench_measurements import (  # noqa: E402
     EXTRAPOLATE_TO, MEMORY_TARGET_MB, SCALES, SEED, ReplayEncoder, approximate_rows, booster_bytes,
     estimated_app_memory_rows, extrapolate_rows, free_text_model, judged, live_model, lookup_bytes, markdown_table, percentiles_ms, process_memory_mb, recommender_rows,
     reset_peak_memory, row, scaled_models, scaling_rows, service_rows, structure_bytes, synthetic_catalog,

@@ -1,7 +1,7 @@
 """The offline pipeline, run for real on bigger catalogs, stage by stage and with both build engines.
 
 For each catalog size (the real 4,802 films, then synthetic catalogs in the ETL's format made by
-``recommender.benchmark.synthetic_catalog``: the real films plus renamed copies with new people and
+``scripts.bench_measurements.synthetic_catalog``: the real films plus renamed copies with new people and
 shuffled overview words), in a work folder of its own:
 
 1. ``catalog``: the synthetic catalog, written by the ETL's writer (its manifest too);
@@ -163,7 +163,7 @@ def folder_mb(path: Path) -> float:
 def write_catalog_stage(base: Path, films: int) -> dict:
     from queries import load_catalog
     from queries.catalog import CATALOG_FILE
-    from recommender.benchmark import synthetic_catalog
+    from scripts.bench_measurements import synthetic_catalog
     from scripts.etl import write_catalog
 
     import pandas as pd
@@ -268,7 +268,7 @@ def compare_lookups(base: Path) -> dict:
 
 
 def app_stage(base: Path) -> dict:
-    from recommender.benchmark import process_memory_mb
+    from scripts.bench_measurements import process_memory_mb
     from scripts.bench import exercise_endpoints, launch_app, stop_app
 
     process, url, ready_s = launch_app({"MOVIES_DATA_DIR": str(base)})
@@ -291,7 +291,7 @@ def latency_stage(base: Path, log: Path) -> dict:
 def latency_worker(out: Path) -> None:
     """In a fresh process on MOVIES_DATA_DIR: what the app serves, timed in process (p50/p95 ms)."""
     from recommender import lookup
-    from recommender.benchmark import FREE_TEXT_QUERIES, latency
+    from scripts.bench_measurements import FREE_TEXT_QUERIES, latency
     from recommender.service import serving_problems, serving_recommenders
 
     models = serving_recommenders()

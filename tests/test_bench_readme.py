@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
 import load_test  # noqa: E402
 
-from recommender.benchmark import judged, row  # noqa: E402
+from scripts.bench_measurements import judged, row  # noqa: E402
 
 README = ROOT / "README.md"
 

@@ -13,8 +13,8 @@ import scipy.sparse as sp
 
 from queries.catalog import load_catalog
 
-from recommender import benchmark
-from recommender.benchmark import ROW_KEYS
+from scripts import bench_measurements as benchmark
+from scripts.bench_measurements import ROW_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 FILMS = 2_000

@@ -200,7 +200,7 @@ def test_lazy_model_refuses_an_index_built_with_another_model_version():
 
 def test_the_apps_numpy_encoder_gives_sentence_transformers_vectors(models):
     """The app encodes queries without torch; its vectors must be the build's (same space as the index)."""
-    from recommender.benchmark import FREE_TEXT_QUERIES
+    from scripts.bench_measurements import FREE_TEXT_QUERIES
 
     reference = sentence_model.load_sentence_model()
     numpy_encoder = models["embedding"].model.get()

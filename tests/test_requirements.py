@@ -199,6 +199,7 @@ def test_everything_the_app_imports_comes_from_requirements_txt(served):
     assert outside == {}
     assert not set(NEVER_SERVED) & set(served["imported"])
     assert not set(NEVER_SERVED) & set(served["asked_for_hidden"]), "the serving process tried to import torch & co"
+    assert "scripts" not in served["imported"], "the offline tools (build, evaluation, benchmark) are not served"
 
 
 @pytest.mark.skipif(os.environ.get("MOVIES_TEST_FRESH_VENV") != "1",
