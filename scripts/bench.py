@@ -1106,6 +1106,10 @@ def _highlights(rows: Sequence[dict], films: int) -> list[str]:
     service = [_one(rows, "in-process", f"{name} →", films) for name in ("recomendacion", "comparar_modelos", "buscar")]
     add("`recomendacion` / `comparar_modelos` / `buscar` (every model), in process",
         " / ".join(_ms(r["p50"]) for r in service) + " ms")
+    spanish = _maybe(rows, "in-process", "recomendacion, a Spanish title", films)  # only with the multilingual model
+    if spanish:
+        add("`recomendacion` of a title typed in Spanish (\"El padrino\"): not found, films offered by meaning",
+            f"{_ms(spanish['p50'])} ms (p95 {_ms(spanish['p95'])})")
     rest = _select(rows, "HTTP", "REST GET ", films)
     add("REST " + " / ".join(f"`GET {name}`" for name in _names(rest, "REST GET ")),
         " / ".join(_ms(r["p50"]) for r in rest) + f" ms (p95 ≤ {_ms(max(r['p95'] for r in rest))})")

@@ -318,3 +318,12 @@ def test_load_test_environment_records_machine_versions_load_and_date():
     assert list(env) == ["machine", "python", "versions", "source", "load_average_before", "load_average_after", "date"]
     assert env["load_average_after"] == [1.23, 1.0, 0.9] and "gradio" in env["versions"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", env["date"])
+
+
+def test_a_spanish_title_row_is_quoted_when_the_run_has_one():
+    assert not any("typed in Spanish" in line for line in bench.readme_block(fake_results(), fake_load()).splitlines())
+    results = fake_results()
+    results["rows"].append(row("in-process", "recomendacion, a Spanish title → not found + films by meaning", 4.2, 6.8,
+                               films=FILMS))
+    spanish = table_row(bench.readme_block(results, fake_load()), "`recomendacion` of a title typed in Spanish")
+    assert spanish[1:] == ["4.20 ms (p95 6.80)", ""]

@@ -423,3 +423,25 @@ def test_the_evaluation_endpoint_is_exercised_with_one_of_its_films():
     labels = [label for label, _ in comparison.film_choices(comparison.load_results())]
     assert bench.endpoint_args("evaluacion_pelicula")[0] in labels
     assert bench.endpoint_args("score_titulo") == ["Titanic"]
+
+
+def test_service_rows_time_a_spanish_title_through_the_not_found_path(monkeypatch):
+    """The Spanish-title row times what it says: each input is a "not found" whose films come by meaning."""
+    from recommender import service
+
+    timed: dict[str, list] = {}
+
+    def once(call, inputs, warm_up=1):  # each case's first input, once: the row's shape, not its timing
+        timed[len(timed)] = call(inputs[0])
+        return 1.0, 2.0
+
+    monkeypatch.setattr(benchmark, "latency", once)
+    rows = benchmark.service_rows()
+    check_rows(rows, "in-process")
+    spanish = [row for row in rows if "Spanish title" in row["what"]]
+    assert len(spanish) == 1 and spanish[0]["runs"] == 10 * len(benchmark.SPANISH_TITLES)
+    assert "The Dark Knight (2008)" in timed[len(rows) - 1]  # what "el caballero oscuro" is offered
+    assert "The Godfather (1972)" in benchmark.spanish_title_not_found("El padrino")
+    assert len(benchmark.spanish_title_not_found("El rey león")) == service.MEANING_SUGGESTIONS
+    with pytest.raises(AssertionError, match="no longer measures"):
+        benchmark.spanish_title_not_found("Toy Story")
