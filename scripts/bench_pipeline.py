@@ -354,8 +354,10 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
             raise SystemExit(f"[{films:,}] {name} reads what {', '.join(missing)} write{'s' * (len(missing) == 1)}: "
                              f"run {'it' if len(missing) == 1 else 'them'} first")
         print(f"[{films:,}] {name} …", flush=True)
-        load = os.getloadavg()[0]
-        stages[name] = {**step(), "load_before": round(load, 2),
+        from scripts.bench import source_version
+
+        source, load = source_version(), os.getloadavg()[0]  # a long run's stages may span several commits
+        stages[name] = {**step(), "load_before": round(load, 2), "source": source,
                         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         record_path.write_text(json.dumps(record, indent=2))
         print(f"[{films:,}] {name}: {json.dumps(stages[name])[:300]}", flush=True)
@@ -440,6 +442,21 @@ def _encoding_rate(index: dict) -> float:
     return index["films"] / sum(index["engine"]["worker_seconds"].values())
 
 
+def measured_when(sizes: Sequence[dict], env: dict) -> str:
+    """When and on which commits the stages ran: a large catalog's stages take hours, so a run spans sessions."""
+    stages = sorted((stage for record in sizes for stage in record["stages"].values()),
+                    key=lambda stage: stage.get("finished_at", ""))
+    days = [stage["finished_at"][:10] for stage in stages if "finished_at" in stage]
+    sources = list(dict.fromkeys(stage["source"] for stage in stages if "source" in stage))
+    text = f", stage by stage from {days[0]} to {days[-1]}" if days and days[0] != days[-1] else (
+        f", on {days[0]}" if days else "")
+    if sources:
+        unrecorded = sum("source" not in stage for stage in stages)
+        text += (f" (the stages' commits: {', '.join(sources)}"
+                 + (f"; {unrecorded} earlier stages did not record theirs" if unrecorded else "") + ")")
+    return text + f"; written at commit {env['source']}"
+
+
 def readme_block(pipeline: dict) -> str:
     """The generated part of README.md's scaling section, from data/bench/pipeline.json."""
     import textwrap
@@ -448,9 +465,10 @@ def readme_block(pipeline: dict) -> str:
     if not sizes:
         raise ReadmeError(f"pipeline.json has no catalog size: run `{COMMAND}`")
     env = pipeline["environment"]
+    command = COMMAND.replace("4802,45000", ",".join(str(record["films"]) for record in sizes))
     lines = [textwrap.fill(
-        f"Measured by `{COMMAND}` on {env['machine']} (one BLAS thread per process, "
-        f"{', '.join(f'{name}={value}' for name, value in env['threads'].items())}; commit {env['source']}); each "
+        f"Measured by `{command}` on {env['machine']} (one BLAS thread per process, "
+        f"{', '.join(f'{name}={value}' for name, value in env['threads'].items())}){measured_when(sizes, env)}; each "
         "stage a fresh process, its peak the summed PSS of its process tree (Ray's driver, raylet and workers "
         "included), its time the wall time. The catalogs: the real one, then synthetic ones in the ETL's format.",
         width=118, break_long_words=False, break_on_hyphens=False), "",

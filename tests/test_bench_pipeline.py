@@ -92,6 +92,24 @@ def test_renderer_quotes_both_engines_and_the_speed_up():
     assert "were the same (14 files, byte for byte)" in flat
 
 
+def test_renderer_says_which_sizes_when_and_on_which_commits():
+    pipeline = fake_pipeline()
+    flat = " ".join(bp.readme_block(pipeline).split())
+    assert "`python scripts/bench_pipeline.py --films 4802,45000 --json data/bench/pipeline.json`" in flat
+    assert "OMP_NUM_THREADS=1); written at commit abc1234; each stage a fresh process" in flat  # nothing dated
+    for films, stages in ((4802, pipeline["sizes"]["4802"]["stages"]), (45000, pipeline["sizes"]["45000"]["stages"])):
+        for stage in stages.values():
+            stage["finished_at"] = f"2026-11-30T2{films % 7}:00:00+00:00"
+    pipeline["sizes"]["200000"] = {**pipeline["sizes"]["45000"], "films": 200000, "stages": {
+        name: {**stage, "finished_at": "2026-12-02T01:00:00+00:00", "source": "def5678"}
+        for name, stage in pipeline["sizes"]["45000"]["stages"].items()}}
+    pipeline["sizes"]["200000"]["stages"]["app"]["source"] = "0a1b2c3 + uncommitted changes"
+    flat = " ".join(bp.readme_block(pipeline).split())
+    assert "--films 4802,45000,200000 --json" in flat
+    assert ("OMP_NUM_THREADS=1), stage by stage from 2026-11-30 to 2026-12-02 (the stages' commits: def5678, 0a1b2c3 + "
+            "uncommitted changes; 18 earlier stages did not record theirs); written at commit abc1234;") in flat
+
+
 def test_renderer_names_the_stages_that_shared_the_machine():
     pipeline = fake_pipeline()
     assert "shared the machine" not in bp.readme_block(pipeline)  # records without a load say nothing
@@ -201,6 +219,16 @@ def test_sizes_and_lookups_comparison(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "manifest.json").write_text(json.dumps({"file_records": {**records, **changed}}))
     assert bp.compare_lookups(tmp_path) == {"files": 2, "different_files": ["b.npy"]}
+
+
+def test_each_stage_records_the_commit_it_ran_on(tmp_path, monkeypatch):
+    from scripts.bench import source_version
+
+    monkeypatch.setattr(bp, "write_catalog_stage", lambda base, films: {"seconds": 0.5})
+    with pytest.raises(SystemExit, match="serve the local engine's index"):
+        bp.run_size(tmp_path, 4802, ["local"], only=["catalog"])
+    recorded = json.loads((tmp_path / "4802" / "stages.json").read_text())["stages"]["catalog"]
+    assert recorded["seconds"] == 0.5 and recorded["source"] == source_version() and recorded["source"] != "—"
 
 
 def test_sizes_below_the_real_catalog_are_refused():
