@@ -17,12 +17,14 @@ shuffled overview words), in a work folder of its own:
 
 Every stage is a subprocess; its wall time, and the peak of the summed PSS of its whole process tree
 (Ray's driver, raylet and workers included; PSS so Ray's shared object store is not counted once per
-process), sampled every 0.25 s. Stages are recorded as they finish in ``<work>/<films>/stages.json``:
-a run stopped half-way resumes where it stopped (a 45k run takes about an hour here).
+process), sampled every 0.25 s. Stages are recorded as they finish in ``<work>/<films>/stages.json``, which says
+what the work folder holds: a run stopped half-way resumes where it stopped (a 45k run takes about an hour here).
+With ``--json``, each finished stage is also merged into that file at once (the committed record): a work folder
+does not outlive the machine, and a large catalog's stages take longer than a working session, so its
+measurements gather there over several sessions, each rebuilding the artifacts its stages read.
 
     python scripts/bench_pipeline.py --films 4802,45000 --json data/bench/pipeline.json
-    python scripts/bench_pipeline.py --films 200000 --engines local    # resumable; hours on 2 cores
-    python scripts/bench_pipeline.py --films 200000 --stages index:ray # one stage now, the rest another day
+    python scripts/bench_pipeline.py --films 200000 --stages catalog,index:ray --json data/bench/pipeline.json
 """
 from __future__ import annotations
 
@@ -322,17 +324,40 @@ def latency_worker(out: Path) -> None:
 REDOABLE = ("index:local", "index:ray", "app", "latency")
 # What each stage reads from earlier ones (the ray builds are only compared: nothing later reads them).
 NEEDS = {
-    "index:local": ("catalog",), "index:ray": ("catalog",), "multilingual": ("index:local",), "rankers": ("catalog",),
+    "index:local": ("catalog",), "index:ray": ("catalog",), "multilingual": ("catalog",), "rankers": ("catalog",),
     # precompute_neighbours.py loads every served model (its Ray workers strictly), the multilingual one included
     "lookups:local": ("index:local", "multilingual", "rankers"), "lookups:ray": ("index:local", "multilingual", "rankers"),
     "app": ("multilingual", "lookups:local"), "latency": ("multilingual", "lookups:local"),
 }
 
 
+def publish(path: Path, record: dict, environment: dict) -> None:
+    """Merge one size's record into ``path`` (data/bench/pipeline.json): its stages one by one (a stage measured in
+    an earlier session and not measured again is kept), and the comparisons and sizes only when this run made them."""
+    published = json.loads(path.read_text()) if path.is_file() else {"sizes": {}}
+    size = published["sizes"].setdefault(str(record["films"]), {"films": record["films"], "stages": {}})
+    size["stages"].update(record["stages"])
+    size.update({key: value for key, value in record.items() if key not in ("films", "stages") and value})
+    published["environment"] = environment
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(published, indent=2, ensure_ascii=False) + "\n")
+
+
+def environment() -> dict:
+    """The machine, commit, thread settings and installed requirement sets that a published record names."""
+    from scripts.bench import machine_environment, source_version
+    from scripts.requirement_sizes import report
+
+    sets = report(file=io.StringIO())["sets"]
+    return {**machine_environment(), "source": source_version(), "threads": ONE_THREAD,
+            "requirement_sets": [{key: entry[key] for key in ("name", "file", "bytes")} for entry in sets]}
+
+
 def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str] = (),
-             only: Sequence[str] = ()) -> dict:
+             only: Sequence[str] = (), published: Path | None = None) -> dict:
     """Every stage not recorded in ``work``/FILMS/stages.json yet (or named in ``redo``), in pipeline order;
-    with ``only``, just those stages this time (a 200k run's stages take hours: they can be spread over days)."""
+    with ``only``, just those stages this time (a 200k run's stages take hours: they can be spread over days);
+    with ``published``, each finished stage is merged into that file as soon as it is recorded."""
     base = work / str(films)
     base.mkdir(parents=True, exist_ok=True)
     record_path = base / "stages.json"
@@ -341,6 +366,13 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
     for name in redo:
         stages.pop(name, None)
     record["cpus"] = os.cpu_count()
+    described: dict = {}
+
+    def save() -> None:
+        record_path.write_text(json.dumps(record, indent=2))
+        if published:
+            described.setdefault("environment", environment())
+            publish(published, record, described["environment"])
 
     def stage(name: str, step) -> None:
         if name in stages:
@@ -359,7 +391,7 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
         source, load = source_version(), os.getloadavg()[0]  # a long run's stages may span several commits
         stages[name] = {**step(), "load_before": round(load, 2), "source": source,
                         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        record_path.write_text(json.dumps(record, indent=2))
+        save()
         print(f"[{films:,}] {name}: {json.dumps(stages[name])[:300]}", flush=True)
 
     logs = base / "logs"
@@ -367,11 +399,10 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
     stage("catalog", lambda: write_catalog_stage(base, films))
     for engine in engines:
         stage(f"index:{engine}", lambda engine=engine: index_stage(base, engine, logs / f"index-{engine}.log"))
-    if "index:local" not in stages:
-        raise SystemExit("the later stages serve the local engine's index: run with --engines including local")
-    if not (base / "index" / "manifest.json").is_file() or "multilingual" not in stages:
-        serve_local_index(base)
-    record["engines_compared"] = compare_indexes(base)
+    if "index:local" in stages:  # the later stages that read an index need this one (NEEDS)
+        if not (base / "index" / "manifest.json").is_file() or "multilingual" not in stages:
+            serve_local_index(base)
+        record["engines_compared"] = compare_indexes(base)
     stage("multilingual", lambda: multilingual_stage(base, logs / "multilingual.log"))
     stage("rankers", lambda: rankers_stage(base, films))
     for engine in engines:
@@ -379,8 +410,10 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
     record["lookups_compared"] = compare_lookups(base)
     stage("app", lambda: app_stage(base))
     stage("latency", lambda: latency_stage(base, logs / "latency.log"))
-    record["artifacts_mb"] = {name: folder_mb(base / name) for name in ("movies.parquet", "index", "rankers", "lookups")}
-    record_path.write_text(json.dumps(record, indent=2))
+    served = ("movies.parquet", "index", "rankers", "lookups")
+    if all((base / name).exists() for name in served):
+        record["artifacts_mb"] = {name: folder_mb(base / name) for name in served}
+    save()
     return record
 
 
@@ -424,11 +457,14 @@ class ReadmeError(RuntimeError):
     """pipeline.json or README.md cannot give the block: the message says what to run or fix."""
 
 
-def _stage(record: dict, name: str) -> dict:
-    try:
-        return record["stages"][name]
-    except KeyError:
-        raise ReadmeError(f"pipeline.json: {record['films']:,} films have no {name!r} stage: rerun `{COMMAND}`") from None
+STAGES = ("catalog", "index:local", "index:ray", "multilingual", "rankers", "lookups:local", "lookups:ray", "app",
+          "latency")
+NOT_YET = "not measured yet"
+
+
+def missing_stages(record: dict) -> list[str]:
+    """The stages a size has no measurement of yet, in pipeline order."""
+    return [name for name in STAGES if name not in record["stages"]]
 
 
 def _s(value: float) -> str:
@@ -482,23 +518,30 @@ def readme_block(pipeline: dict) -> str:
         width=118, break_long_words=False, break_on_hyphens=False), "",
         "| films | stage | local | Ray (2 workers) | Ray speed-up | peak memory local / Ray |", "|---:|---|---:|---:|---:|---:|"]
     for record in sizes:
-        films = record["films"]
+        films, stages = record["films"], record["stages"]
         for label, stage in (("index: TF-IDF + MiniLM, whole document and 7 fields", "index"),
                              ("lookups: every model's top 50 + the rankers' why", "lookups")):
-            local, ray = _stage(record, f"{stage}:local"), record["stages"].get(f"{stage}:ray")
-            lines.append(f"| {films:,} | {label} | {_s(local['seconds'])} | "
-                         + (f"{_s(ray['seconds'])} | {local['seconds'] / ray['seconds']:.2f}× | "
-                            f"{local['peak_mb']:,.0f} / {ray['peak_mb']:,.0f} MB |" if ray else
-                            f"— | — | {local['peak_mb']:,.0f} MB |"))
-        multilingual = _stage(record, "multilingual")
-        lines.append(f"| {films:,} | multilingual index: USE, every film | {_s(multilingual['seconds'])} | — | — | "
-                     f"{multilingual['peak_mb']:,.0f} MB |")
+            local, ray = stages.get(f"{stage}:local"), stages.get(f"{stage}:ray")
+            speed_up = f"{local['seconds'] / ray['seconds']:.2f}×" if local and ray else "—"
+            peaks = " / ".join(f"{run['peak_mb']:,.0f}" if run else "—" for run in ((local, ray) if ray else (local,)))
+            lines.append(f"| {films:,} | {label} | {_s(local['seconds']) if local else NOT_YET} | "
+                         f"{_s(ray['seconds']) if ray else '—'} | {speed_up} | "
+                         + (f"{peaks} MB |" if local or ray else "— |"))
+        multilingual = stages.get("multilingual")
+        lines.append(f"| {films:,} | multilingual index: USE, every film | "
+                     + (f"{_s(multilingual['seconds'])} | — | — | {multilingual['peak_mb']:,.0f} MB |" if multilingual
+                        else f"{NOT_YET} | — | — | — |"))
     lines += ["", "| films | artifacts (catalog + index + rankers + lookups) | app cold start | app peak memory | "
               "item-to-item p50 / p95, any model (lookup) | free text p50 / p95: multilingual (default) / MiniLM / TF-IDF |",
               "|---:|---:|---:|---:|---:|---:|"]
     verdicts = []
     for record in sizes:
-        films, app, latency = record["films"], _stage(record, "app"), _stage(record, "latency")
+        films, app, latency = record["films"], record["stages"].get("app"), record["stages"].get("latency")
+        if not (app and latency and "artifacts_mb" in record):
+            lines.append(f"| {films:,} | {NOT_YET} | — | — | — | — |")
+            if films >= TARGET_FILMS:
+                verdicts.append(f"item-to-item p50 ≤ {ITEM_TARGET_MS} ms at {films:,} films: {NOT_YET}")
+            continue
         items = latency["item_to_item"].values()
         if not all(item["lookup"] for item in items):
             raise ReadmeError(f"pipeline.json: at {films:,} films a model was served live, not by lookup: {latency}")
@@ -517,10 +560,17 @@ def readme_block(pipeline: dict) -> str:
             verdicts.append(f"free text (multilingual) p50 ≤ {FREE_TEXT_TARGET_MS:.0f} ms at {films:,} films "
                             f"{_mark(text['multilingual']['p50_ms'] <= FREE_TEXT_TARGET_MS)}")
     largest = sizes[-1]
-    rate = _encoding_rate({**_stage(largest, "index:ray"), "films": largest["films"]}) if "index:ray" in largest["stages"] else None
+    encoded = [record for record in sizes if "index:ray" in record["stages"]]
+    rate = _encoding_rate({**encoded[-1]["stages"]["index:ray"], "films": encoded[-1]["films"]}) if encoded else None
     prose = []
     if verdicts:
         prose.append("Targets: " + "; ".join(verdicts) + ".")
+    unmeasured = [f"at {record['films']:,} films, {', '.join(missing_stages(record))}" for record in sizes
+                  if missing_stages(record)]
+    if unmeasured:
+        prose.append("Stages not measured yet: " + "; ".join(unmeasured) + ".")
+    compared = [record for record in sizes if record.get("engines_compared") and record.get("lookups_compared")]
+    largest = compared[-1] if compared else largest
     same = largest.get("engines_compared", {})
     lookups_same = largest.get("lookups_compared", {})
     if same and lookups_same:
@@ -535,7 +585,7 @@ def readme_block(pipeline: dict) -> str:
             + ").")
     if rate:
         prose.append(
-            f"Per core, Ray's workers encoded {rate:.1f} films per second at {largest['films']:,} films (measured: films "
+            f"Per core, Ray's workers encoded {rate:.1f} films per second at {encoded[-1]['films']:,} films (measured: films "
             f"over worker-seconds of encoding). What that implies is a projection, not a measurement: {PROJECT_TO:,} "
             f"films are about {PROJECT_TO / rate / 3600:.0f} core-hours of encoding, so N such cores would take that "
             f"divided by N (64 cores: about {PROJECT_TO / rate / 64 / 60:.0f} minutes), if the work spreads evenly "
@@ -592,7 +642,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"serving or index-build change ({','.join(REDOABLE)})")
     parser.add_argument("--stages", default="", help="run only these stages this time (e.g. lookups:local,app); "
                         "the ones they read must be done")
-    parser.add_argument("--json", type=Path, help="write every finished size's record here (e.g. data/bench/pipeline.json)")
+    parser.add_argument("--json", type=Path, help="merge each stage's record into this file as soon as it finishes "
+                        "(e.g. data/bench/pipeline.json, committed: work folders do not outlive the machine)")
     parser.add_argument("--readme", action="store_true",
                         help="measure nothing: rewrite README.md's scaling block from data/bench/pipeline.json")
     parser.add_argument("--latency-worker", type=Path, help=argparse.SUPPRESS)
@@ -628,24 +679,10 @@ def main(argv: list[str] | None = None) -> int:
     known = {"catalog", *NEEDS}
     if set(only) - known:
         parser.error(f"--stages: unknown {sorted(set(only) - known)}; the stages are {', '.join(sorted(known))}")
-    records = []
     for films in sizes:
         if args.fresh:
             shutil.rmtree(args.work / str(films), ignore_errors=True)
-        records.append(run_size(args.work, films, engines, redo=redo, only=only))
-    if args.json:
-        previous = json.loads(args.json.read_text()) if args.json.is_file() else {"sizes": {}}
-        previous["sizes"].update({str(record["films"]): record for record in records})
-        from scripts.bench import machine_environment, source_version
-
-        from scripts.requirement_sizes import report
-
-        sets = report(file=io.StringIO())["sets"]
-        previous["environment"] = {**machine_environment(), "source": source_version(), "threads": ONE_THREAD,
-                                   "requirement_sets": [{key: entry[key] for key in ("name", "file", "bytes")}
-                                                        for entry in sets]}
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(previous, indent=2, ensure_ascii=False) + "\n")
+        run_size(args.work, films, engines, redo=redo, only=only, published=args.json)
     return 0
 
 

@@ -134,11 +134,26 @@ def test_renderer_judges_the_targets(peak, p50, marks):
     assert "free text (multilingual) p50 ≤ 25 ms at 45,000 films ✓" in block
 
 
-def test_renderer_refuses_a_run_with_a_stage_missing_or_a_model_served_live():
+def test_renderer_shows_a_size_measured_in_part_and_names_what_it_lacks():
+    """A large catalog's stages span sessions: what is measured shows, the rest reads 'not measured yet'."""
     pipeline = fake_pipeline()
-    del pipeline["sizes"]["45000"]["stages"]["app"]
-    with pytest.raises(bp.ReadmeError, match="no 'app' stage"):
-        bp.readme_block(pipeline)
+    stages = {name: pipeline["sizes"]["45000"]["stages"][name] for name in ("catalog", "index:ray", "multilingual")}
+    pipeline["sizes"]["200000"] = {"films": 200000, "stages": stages}
+    block = bp.readme_block(pipeline)
+    assert "| 200,000 | index: TF-IDF + MiniLM, whole document and 7 fields | not measured yet | 80 s | — | — / 2,000 MB |" in block
+    assert "| 200,000 | lookups: every model's top 50 + the rankers' why | not measured yet | — | — | — |" in block
+    assert "| 200,000 | multilingual index: USE, every film | 40 s | — | — | 300 MB |" in block
+    assert "| 200,000 | not measured yet | — | — | — | — |" in block
+    flat = " ".join(block.split())
+    assert "item-to-item p50 ≤ 0.05 ms at 200,000 films: not measured yet" in flat
+    assert ("Stages not measured yet: at 200,000 films, index:local, rankers, lookups:local, "
+            "lookups:ray, app, latency.") in flat
+    assert "2000.0 films per second at 200,000 films" in flat  # the largest size with a Ray build
+    assert "At 45,000 films the two engines wrote 2 of 6" in flat  # the largest size that compared both engines
+    assert "not measured yet" not in " ".join(bp.readme_block(fake_pipeline()).split())
+
+
+def test_renderer_refuses_a_model_served_live():
     pipeline = fake_pipeline()
     pipeline["sizes"]["45000"]["stages"]["latency"]["item_to_item"]["fans"]["lookup"] = False
     with pytest.raises(bp.ReadmeError, match="served live"):
@@ -221,14 +236,34 @@ def test_sizes_and_lookups_comparison(tmp_path):
     assert bp.compare_lookups(tmp_path) == {"files": 2, "different_files": ["b.npy"]}
 
 
-def test_each_stage_records_the_commit_it_ran_on(tmp_path, monkeypatch):
+def test_each_stage_records_the_commit_it_ran_on_and_is_published_at_once(tmp_path, monkeypatch):
     from scripts.bench import source_version
 
     monkeypatch.setattr(bp, "write_catalog_stage", lambda base, films: {"seconds": 0.5})
-    with pytest.raises(SystemExit, match="serve the local engine's index"):
-        bp.run_size(tmp_path, 4802, ["local"], only=["catalog"])
+    monkeypatch.setattr(bp, "environment", lambda: {"machine": "Fake CPU", "source": "abc1234"})
+    published = tmp_path / "pipeline.json"
+    bp.run_size(tmp_path, 4802, ["local"], only=["catalog"], published=published)
     recorded = json.loads((tmp_path / "4802" / "stages.json").read_text())["stages"]["catalog"]
     assert recorded["seconds"] == 0.5 and recorded["source"] == source_version() and recorded["source"] != "—"
+    committed = json.loads(published.read_text())
+    assert committed["sizes"]["4802"]["stages"] == {"catalog": recorded}
+    assert committed["environment"] == {"machine": "Fake CPU", "source": "abc1234"}
+
+
+def test_publishing_keeps_what_earlier_sessions_measured(tmp_path):
+    """A work folder dies with its machine: a new session's stages join the committed ones, never replace them."""
+    path = tmp_path / "pipeline.json"
+    earlier = {"films": 200000, "stages": {"catalog": {"seconds": 9.0}, "index:local": {"seconds": 5500.0}},
+               "engines_compared": {"files": 6}, "cpus": 2}
+    bp.publish(path, earlier, {"source": "old"})
+    bp.publish(path, {"films": 45000, "stages": {"app": {"peak_mb": 900.0}}}, {"source": "old"})
+    bp.publish(path, {"films": 200000, "stages": {"catalog": {"seconds": 8.0}, "index:ray": {"seconds": 4800.0}},
+                      "engines_compared": {}, "lookups_compared": {}, "cpus": 2}, {"source": "new"})
+    published = json.loads(path.read_text())
+    assert published["sizes"]["200000"] == {"films": 200000, "cpus": 2, "engines_compared": {"files": 6}, "stages": {
+        "catalog": {"seconds": 8.0}, "index:local": {"seconds": 5500.0}, "index:ray": {"seconds": 4800.0}}}
+    assert published["sizes"]["45000"]["stages"] == {"app": {"peak_mb": 900.0}}
+    assert published["environment"] == {"source": "new"}
 
 
 def test_sizes_below_the_real_catalog_are_refused():
