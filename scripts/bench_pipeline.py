@@ -335,6 +335,9 @@ def publish(path: Path, record: dict, environment: dict) -> None:
     """Merge one size's record into ``path`` (data/bench/pipeline.json): its stages one by one (a stage measured in
     an earlier session and not measured again is kept), and the comparisons and sizes only when this run made them."""
     published = json.loads(path.read_text()) if path.is_file() else {"sizes": {}}
+    if "machine" in published.get("environment", {}):  # what the file said the stages without a machine ran on
+        for stage in (stage for size in published["sizes"].values() for stage in size["stages"].values()):
+            stage.setdefault("machine", published["environment"]["machine"])
     size = published["sizes"].setdefault(str(record["films"]), {"films": record["films"], "stages": {}})
     size["stages"].update(record["stages"])
     size.update({key: value for key, value in record.items() if key not in ("films", "stages") and value})
@@ -386,10 +389,11 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
             raise SystemExit(f"[{films:,}] {name} reads what {', '.join(missing)} write{'s' * (len(missing) == 1)}: "
                              f"run {'it' if len(missing) == 1 else 'them'} first")
         print(f"[{films:,}] {name} …", flush=True)
-        from scripts.bench import source_version
+        from scripts.bench import machine_environment, source_version
 
-        source, load = source_version(), os.getloadavg()[0]  # a long run's stages may span several commits
+        source, load = source_version(), os.getloadavg()[0]  # a long run's stages may span commits and machines
         stages[name] = {**step(), "load_before": round(load, 2), "source": source,
+                        "machine": machine_environment()["machine"],
                         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         save()
         print(f"[{films:,}] {name}: {json.dumps(stages[name])[:300]}", flush=True)
@@ -485,6 +489,21 @@ def _encoding_rate(index: dict) -> float:
     return index["films"] / sum(index["engine"]["worker_seconds"].values())
 
 
+def measured_where(sizes: Sequence[dict], env: dict) -> str:
+    """The machine(s) the stages ran on (a stage that did not record one: the machine the file names), and which
+    catalog sizes each measured when there are several."""
+    machines: dict[str, list[int]] = {}
+    for record in sizes:
+        for stage in record["stages"].values():
+            films = machines.setdefault(stage.get("machine", env["machine"]), [])
+            if record["films"] not in films:
+                films.append(record["films"])
+    if len(machines) == 1:
+        return next(iter(machines))
+    return "; ".join(f"{machine} ({' and '.join(f'{films:,}' for films in sizes)} films)"
+                     for machine, sizes in machines.items())
+
+
 def measured_when(sizes: Sequence[dict], env: dict) -> str:
     """When and on which commits the stages ran: a large catalog's stages take hours, so a run spans sessions."""
     stages = sorted((stage for record in sizes for stage in record["stages"].values()),
@@ -511,7 +530,7 @@ def readme_block(pipeline: dict) -> str:
     env = pipeline["environment"]
     command = measure_command([record["films"] for record in sizes])
     lines = [textwrap.fill(
-        f"Measured by `{command}` on {env['machine']} (one BLAS thread per process, "
+        f"Measured by `{command}` on {measured_where(sizes, env)} (one BLAS thread per process, "
         f"{', '.join(f'{name}={value}' for name, value in env['threads'].items())}){measured_when(sizes, env)}; each "
         "stage a fresh process, its peak the summed PSS of its process tree (Ray's driver, raylet and workers "
         "included), its time the wall time. The catalogs: the real one, then synthetic ones in the ETL's format.",

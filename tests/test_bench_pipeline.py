@@ -110,6 +110,16 @@ def test_renderer_says_which_sizes_when_and_on_which_commits():
             "uncommitted changes; 18 earlier stages did not record theirs); written at commit abc1234;") in flat
 
 
+def test_renderer_names_each_machine_and_the_sizes_it_measured():
+    pipeline = fake_pipeline()
+    assert "on Fake CPU, 2 cores (one BLAS thread" in " ".join(bp.readme_block(pipeline).split())
+    pipeline["sizes"]["200000"] = {"films": 200000, "stages": {
+        "catalog": {"seconds": 6.0, "machine": "Other CPU"}, "index:ray": {**pipeline["sizes"]["45000"]["stages"]["index:ray"],
+                                                                       "machine": "Other CPU"}}}
+    flat = " ".join(bp.readme_block(pipeline).split())
+    assert "on Fake CPU, 2 cores (4,802 and 45,000 films); Other CPU (200,000 films) (one BLAS thread" in flat
+
+
 def test_renderer_names_the_stages_that_shared_the_machine():
     pipeline = fake_pipeline()
     assert "shared the machine" not in bp.readme_block(pipeline)  # records without a load say nothing
@@ -264,6 +274,14 @@ def test_publishing_keeps_what_earlier_sessions_measured(tmp_path):
         "catalog": {"seconds": 8.0}, "index:local": {"seconds": 5500.0}, "index:ray": {"seconds": 4800.0}}}
     assert published["sizes"]["45000"]["stages"] == {"app": {"peak_mb": 900.0}}
     assert published["environment"] == {"source": "new"}
+    # a new machine: the stages already published keep the machine the file named for them
+    bp.publish(path, {"films": 200000, "stages": {"index:ray": {"seconds": 4700.0, "machine": "Other CPU"}}},
+               {"source": "newer", "machine": "Other CPU"})
+    bp.publish(path, {"films": 200000, "stages": {"multilingual": {"seconds": 2000.0, "machine": "Third CPU"}}},
+               {"source": "newest", "machine": "Third CPU"})
+    stages = json.loads(path.read_text())["sizes"]["200000"]["stages"]
+    assert {name: stage.get("machine") for name, stage in stages.items()} == {
+        "catalog": "Other CPU", "index:local": "Other CPU", "index:ray": "Other CPU", "multilingual": "Third CPU"}
 
 
 def test_sizes_below_the_real_catalog_are_refused():
