@@ -541,7 +541,8 @@ def readme_block(pipeline: dict) -> str:
         for label, stage in (("index: TF-IDF + MiniLM, whole document and 7 fields", "index"),
                              ("lookups: every model's top 50 + the rankers' why", "lookups")):
             local, ray = stages.get(f"{stage}:local"), stages.get(f"{stage}:ray")
-            speed_up = f"{local['seconds'] / ray['seconds']:.2f}×" if local and ray else "—"
+            speed_up = ("—" if not (local and ray) else "— (other machines)" if local.get("machine") != ray.get("machine")
+                        else f"{local['seconds'] / ray['seconds']:.2f}×")  # only a ratio of one machine's times
             peaks = " / ".join(f"{run['peak_mb']:,.0f}" if run else "—" for run in ((local, ray) if ray else (local,)))
             lines.append(f"| {films:,} | {label} | {_s(local['seconds']) if local else NOT_YET} | "
                          f"{_s(ray['seconds']) if ray else '—'} | {speed_up} | "

@@ -118,6 +118,11 @@ def test_renderer_names_each_machine_and_the_sizes_it_measured():
                                                                        "machine": "Other CPU"}}}
     flat = " ".join(bp.readme_block(pipeline).split())
     assert "on Fake CPU, 2 cores (4,802 and 45,000 films); Other CPU (200,000 films) (one BLAS thread" in flat
+    # a speed-up is a ratio of one machine's times: not of a local build here and a Ray build there
+    pipeline["sizes"]["200000"]["stages"]["index:local"] = {**pipeline["sizes"]["45000"]["stages"]["index:local"],
+                                                            "machine": "Third CPU"}
+    assert "| 200,000 | index: TF-IDF + MiniLM, whole document and 7 fields | 100 s | 80 s | — (other machines) |" in (
+        bp.readme_block(pipeline))
 
 
 def test_renderer_names_the_stages_that_shared_the_machine():
