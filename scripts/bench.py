@@ -866,13 +866,15 @@ def machine_environment() -> dict:
     }
 
 
-def source_version() -> str:
-    """The commit measured: "abc1234", with " + uncommitted changes" when the work tree differs; "—" without git."""
+def source_version(results: Path | None = None) -> str:
+    """The commit measured: "abc1234", with " + uncommitted changes" when the work tree differs; "—" without git.
+    A measurement's own ``results`` file, rewritten as a long run goes, is not a change to what is measured."""
+    excluded = [f":(exclude){results.resolve().relative_to(ROOT)}"] if results and results.resolve().is_relative_to(ROOT) else []
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
-        changes = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        changes = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "—"
     return commit + (" + uncommitted changes" if changes else "")

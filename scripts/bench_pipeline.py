@@ -346,13 +346,13 @@ def publish(path: Path, record: dict, environment: dict) -> None:
     path.write_text(json.dumps(published, indent=2, ensure_ascii=False) + "\n")
 
 
-def environment() -> dict:
+def environment(published: Path | None = None) -> dict:
     """The machine, commit, thread settings and installed requirement sets that a published record names."""
     from scripts.bench import machine_environment, source_version
     from scripts.requirement_sizes import report
 
     sets = report(file=io.StringIO())["sets"]
-    return {**machine_environment(), "source": source_version(), "threads": ONE_THREAD,
+    return {**machine_environment(), "source": source_version(published), "threads": ONE_THREAD,
             "requirement_sets": [{key: entry[key] for key in ("name", "file", "bytes")} for entry in sets]}
 
 
@@ -374,7 +374,7 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
     def save() -> None:
         record_path.write_text(json.dumps(record, indent=2))
         if published:
-            described.setdefault("environment", environment())
+            described.setdefault("environment", environment(published))
             publish(published, record, described["environment"])
 
     def stage(name: str, step) -> None:
@@ -391,7 +391,8 @@ def run_size(work: Path, films: int, engines: Sequence[str], redo: Sequence[str]
         print(f"[{films:,}] {name} …", flush=True)
         from scripts.bench import machine_environment, source_version
 
-        source, load = source_version(), os.getloadavg()[0]  # a long run's stages may span commits and machines
+        # a long run's stages may span commits and machines; the file it publishes to is not a change to the code
+        source, load = source_version(published), os.getloadavg()[0]
         stages[name] = {**step(), "load_before": round(load, 2), "source": source,
                         "machine": machine_environment()["machine"],
                         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -255,7 +255,7 @@ def test_each_stage_records_the_commit_it_ran_on_and_is_published_at_once(tmp_pa
     from scripts.bench import source_version
 
     monkeypatch.setattr(bp, "write_catalog_stage", lambda base, films: {"seconds": 0.5})
-    monkeypatch.setattr(bp, "environment", lambda: {"machine": "Fake CPU", "source": "abc1234"})
+    monkeypatch.setattr(bp, "environment", lambda published: {"machine": "Fake CPU", "source": "abc1234"})
     published = tmp_path / "pipeline.json"
     bp.run_size(tmp_path, 4802, ["local"], only=["catalog"], published=published)
     recorded = json.loads((tmp_path / "4802" / "stages.json").read_text())["stages"]["catalog"]
@@ -329,3 +329,20 @@ def test_a_remeasured_local_index_says_whether_it_is_still_the_served_one(tmp_pa
     assert bp.index_stage(tmp_path, "local", tmp_path / "log")["same_files_as_served"] is False
     assert "same_files_as_served" not in bp.index_stage(tmp_path, "ray", tmp_path / "log")  # compared elsewhere
     assert {"index:local", "index:ray"} <= set(bp.REDOABLE)
+
+
+def test_the_file_a_run_publishes_to_is_not_an_uncommitted_change_to_what_it_measures():
+    """A 200k run rewrites data/bench/pipeline.json after every stage: the next stage's commit must not read
+    '+ uncommitted changes' because of it (a change to the code still must)."""
+    from scripts.bench import source_version
+
+    if source_version() == "—" or source_version().endswith("uncommitted changes"):
+        pytest.skip("needs a git checkout without uncommitted changes")
+    original = bp.PIPELINE_JSON.read_text(encoding="utf-8")
+    try:
+        bp.PIPELINE_JSON.write_text(original + " ", encoding="utf-8")
+        assert source_version().endswith(" + uncommitted changes")
+        assert source_version(bp.PIPELINE_JSON) == source_version(bp.PIPELINE_JSON.relative_to(ROOT)) == (
+            source_version().removesuffix(" + uncommitted changes"))
+    finally:
+        bp.PIPELINE_JSON.write_text(original, encoding="utf-8")
