@@ -580,7 +580,6 @@ def readme_block(pipeline: dict) -> str:
                             f"{_mark(app['peak_mb'] <= APP_MEMORY_TARGET_MB)}")
             verdicts.append(f"free text (multilingual) p50 ≤ {FREE_TEXT_TARGET_MS:.0f} ms at {films:,} films "
                             f"{_mark(text['multilingual']['p50_ms'] <= FREE_TEXT_TARGET_MS)}")
-    largest = sizes[-1]
     encoded = [record for record in sizes if "index:ray" in record["stages"]]
     rate = _encoding_rate({**encoded[-1]["stages"]["index:ray"], "films": encoded[-1]["films"]}) if encoded else None
     prose = []
@@ -591,7 +590,7 @@ def readme_block(pipeline: dict) -> str:
     if unmeasured:
         prose.append("Stages not measured yet: " + "; ".join(unmeasured) + ".")
     compared = [record for record in sizes if record.get("engines_compared") and record.get("lookups_compared")]
-    largest = compared[-1] if compared else largest
+    largest = compared[-1] if compared else sizes[-1]  # the largest size that compared both engines' artifacts
     same = largest.get("engines_compared", {})
     lookups_same = largest.get("lookups_compared", {})
     if same and lookups_same:
