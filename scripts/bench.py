@@ -869,7 +869,8 @@ def machine_environment() -> dict:
 def source_version(results: Path | None = None) -> str:
     """The commit measured: "abc1234", with " + uncommitted changes" when the work tree differs; "—" without git.
     A measurement's own ``results`` file, rewritten as a long run goes, is not a change to what is measured."""
-    excluded = [f":(exclude){results.resolve().relative_to(ROOT)}"] if results and results.resolve().is_relative_to(ROOT) else []
+    results = results.resolve() if results else None
+    excluded = [f":(exclude){results.relative_to(ROOT)}"] if results and results.is_relative_to(ROOT) else []
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()

@@ -329,6 +329,7 @@ NEEDS = {
     "lookups:local": ("index:local", "multilingual", "rankers"), "lookups:ray": ("index:local", "multilingual", "rankers"),
     "app": ("multilingual", "lookups:local"), "latency": ("multilingual", "lookups:local"),
 }
+STAGES = ("catalog", *NEEDS)  # every stage, in pipeline order
 
 
 def publish(path: Path, record: dict, environment: dict) -> None:
@@ -462,8 +463,6 @@ class ReadmeError(RuntimeError):
     """pipeline.json or README.md cannot give the block: the message says what to run or fix."""
 
 
-STAGES = ("catalog", "index:local", "index:ray", "multilingual", "rankers", "lookups:local", "lookups:ray", "app",
-          "latency")
 NOT_YET = "not measured yet"
 
 
@@ -496,13 +495,13 @@ def measured_where(sizes: Sequence[dict], env: dict) -> str:
     machines: dict[str, list[int]] = {}
     for record in sizes:
         for stage in record["stages"].values():
-            films = machines.setdefault(stage.get("machine", env["machine"]), [])
-            if record["films"] not in films:
-                films.append(record["films"])
+            measured = machines.setdefault(stage.get("machine", env["machine"]), [])
+            if record["films"] not in measured:
+                measured.append(record["films"])
     if len(machines) == 1:
         return next(iter(machines))
-    return "; ".join(f"{machine} ({' and '.join(f'{films:,}' for films in sizes)} films)"
-                     for machine, sizes in machines.items())
+    return "; ".join(f"{machine} ({' and '.join(f'{films:,}' for films in measured)} films)"
+                     for machine, measured in machines.items())
 
 
 def measured_when(sizes: Sequence[dict], env: dict) -> str:
@@ -696,9 +695,8 @@ def main(argv: list[str] | None = None) -> int:
     if set(redo) - set(REDOABLE):
         parser.error(f"--redo: only {', '.join(REDOABLE)} (the other stages' artifacts feed the later ones: use --fresh)")
     only = [value for value in args.stages.split(",") if value]
-    known = {"catalog", *NEEDS}
-    if set(only) - known:
-        parser.error(f"--stages: unknown {sorted(set(only) - known)}; the stages are {', '.join(sorted(known))}")
+    if set(only) - set(STAGES):
+        parser.error(f"--stages: unknown {sorted(set(only) - set(STAGES))}; the stages are {', '.join(sorted(STAGES))}")
     for films in sizes:
         if args.fresh:
             shutil.rmtree(args.work / str(films), ignore_errors=True)
